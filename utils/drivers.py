@@ -1,0 +1,265 @@
+"""The two drivers every deterministic algorithm shares: a NumPy loop and a compiled JAX loop.
+
+An algorithm supplies a state (a ``NamedTuple`` with at least ``x``, the iterate, and ``g``, the stationarity
+measure it stops on — the gradient for smooth methods — plus counters ``nfev``/``njev`` when it calls the
+oracles) and a pure ``step(state, problem, *hparams) -> state``. The drivers own everything else: stopping
+on ``‖g‖ ≤ gtol``, the iteration budget, non-finite values, the callback, timing and the ``History``.
+
+* :func:`run` — eager NumPy loop; checks and records after every iteration; scipy-style ``callback``.
+* :func:`run_jax` — ``jax.jit`` + ``lax.scan`` over ``maxiter`` iterations; once the run has stopped the
+  state is frozen (``lax.cond`` skips the step). The compiled loop is cached on (step, problem, maxiter,
+  record_x), so a second call with the same shapes and new hyperparameters does not recompile.
+"""
+from __future__ import annotations
+
+import math
+import time
+from functools import partial
+
+import numpy as np
+
+from .result import CALLBACK, MAXITER, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
+
+__all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_positive", "validate_maxiter", "jax_trace_count"]
+
+
+# ------------------------------------------------------------------------------------------------ validation
+def validate_x0(problem, x0) -> np.ndarray:
+    """``x0`` (or ``problem.x0`` when None) as a float array; ``ValueError`` on a shape mismatch or NaN/inf."""
+    x0 = np.array(problem.x0 if x0 is None else x0, dtype=float)
+    if x0.shape != np.shape(problem.x0):
+        raise ValueError(f"x0 has shape {x0.shape}, but problem {problem.name!r} expects {np.shape(problem.x0)}")
+    if not np.all(np.isfinite(x0)):
+        raise ValueError(f"x0 must be finite, got {x0}")
+    return x0
+
+
+def validate_positive(name: str, value) -> float:
+    """A positive finite scalar hyperparameter, else ``ValueError`` naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return v
+
+
+def validate_maxiter(maxiter) -> int:
+    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 0:
+        raise ValueError(f"maxiter must be a non-negative integer, got {maxiter!r}")
+    return int(maxiter)
+
+
+def _finite(f, g) -> bool:
+    return bool(np.isfinite(f) and np.all(np.isfinite(g)))
+
+
+def _result(x, f, g, k, status, hist, state, k_bad=None) -> OptimizeResult:
+    msg = STATUS_MESSAGES[status] + (f" Stopped at iteration {k_bad}." if k_bad is not None else "")
+    return OptimizeResult(x=x, fun=f, jac=g, nit=k, nfev=int(getattr(state, "nfev", 0)),
+                          njev=int(getattr(state, "njev", 0)), success=status == SUCCESS, status=status,
+                          message=msg, history=hist)
+
+
+# ---------------------------------------------------------------------------------------------- NumPy loop
+def run(step, state, problem, hparams=(), *, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
+    """Iterate ``state ← step(state, problem, *hparams)`` eagerly until ‖g‖ ≤ gtol, ``maxiter`` steps, a
+    non-finite value (``status=3``; ``x`` is then the last finite iterate), or the callback stops the run.
+
+    ``callback(intermediate_result)`` receives an ``OptimizeResult`` with ``x, fun, jac, nit`` after each
+    iteration (as in ``scipy.optimize.minimize``); returning ``True`` or raising ``StopIteration`` stops the
+    run with ``status=99``.
+    """
+    maxiter = validate_maxiter(maxiter)
+    record_x = np.size(state.x) <= 100 if record_x is None else record_x
+    with np.errstate(over="ignore", invalid="ignore"):   # non-finite values are reported, not warned about
+        return _loop(step, state, problem, hparams, maxiter, gtol, callback, record_x)
+
+
+def _loop(step, state, problem, hparams, maxiter, gtol, callback, record_x):
+    t0 = time.perf_counter()
+    rows, xs = [], []
+
+    def record(s, f, step_len):
+        rows.append((f, float(np.linalg.norm(s.g)), step_len, getattr(s, "nfev", 0), getattr(s, "njev", 0),
+                     time.perf_counter() - t0))
+        if record_x:
+            xs.append(np.array(s.x, dtype=float))
+
+    f = float(problem.f(state.x))
+    record(state, f, math.nan)
+    good = (state, f)                                   # last state with finite values
+    k, status, k_bad = 0, None, None
+    if not _finite(f, state.g):
+        status, k_bad = NONFINITE, 0
+    elif rows[-1][1] <= gtol:
+        status = SUCCESS
+    while status is None:
+        if k >= maxiter:
+            status = MAXITER
+            break
+        new = step(state, problem, *hparams)
+        k += 1
+        f = float(problem.f(new.x))
+        record(new, f, float(np.linalg.norm(np.asarray(new.x) - np.asarray(state.x))))
+        state = new
+        if not _finite(f, state.g):
+            status, k_bad = NONFINITE, k
+            break
+        good = (state, f)
+        if rows[-1][1] <= gtol:
+            status = SUCCESS
+            break
+        if callback is not None:
+            try:
+                stop = callback(OptimizeResult(x=state.x, fun=f, jac=state.g, nit=k))
+            except StopIteration:
+                stop = True
+            if stop:
+                status = CALLBACK
+    cols = [np.array(c, dtype=float) for c in zip(*rows)]
+    hist = History(fun=cols[0], grad_norm=cols[1], step=cols[2], nfev=cols[3].astype(int),
+                   njev=cols[4].astype(int), time=cols[5], x=np.array(xs) if record_x else None)
+    s, f_good = good
+    return _result(np.asarray(s.x), f_good, np.asarray(s.g), k, status, hist, state, k_bad)
+
+
+# ------------------------------------------------------------------------------------------------ JAX loop
+_TRACES = 0
+
+
+def jax_trace_count() -> int:
+    """How many times the compiled JAX loop has been traced (compiled) in this process."""
+    return _TRACES
+
+
+def _scan(step, problem, maxiter, record_x, state0, hparams, gtol):
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    global _TRACES
+    _TRACES += 1                                          # runs only while tracing
+
+    def monitor(s):
+        f = problem.f(s.x)
+        gn = jnp.linalg.norm(s.g)
+        return f, gn, jnp.isfinite(f) & jnp.all(jnp.isfinite(s.g))
+
+    f0, gn0, ok0 = monitor(state0)
+    status0 = jnp.where(~ok0, NONFINITE, jnp.where(gn0 <= gtol, SUCCESS, -1))
+
+    def body(carry, _):
+        s, status, nit = carry
+        running = status < 0
+        new = lax.cond(running, lambda t: step(t, problem, *hparams), lambda t: t, s)
+        f, gn, ok = monitor(new)
+        status = jnp.where(running, jnp.where(~ok, NONFINITE, jnp.where(gn <= gtol, SUCCESS, -1)), status)
+        row = (f, gn, jnp.linalg.norm(new.x - s.x), jnp.asarray(getattr(new, "nfev", 0)),
+               jnp.asarray(getattr(new, "njev", 0)), new.x if record_x else None)
+        keep = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, s)   # carry the last finite state
+        return (keep, status, nit + running), row
+
+    (s, status, nit), rows = lax.scan(body, (state0, status0, jnp.asarray(0)), None, length=maxiter)
+    first = (f0, gn0, jnp.asarray(jnp.nan, f0.dtype), jnp.asarray(getattr(state0, "nfev", 0)),
+             jnp.asarray(getattr(state0, "njev", 0)), state0.x if record_x else None)
+    rows = jax.tree.map(lambda a, r: jnp.concatenate([a[None], r]), first, rows)
+    return s, status, nit, rows
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(args):
+    """The compiled loop for these static arguments and these argument shapes/dtypes (compiled once)."""
+    import jax
+
+    step, problem, maxiter, record_x, *dynamic = args
+    leaves, tree = jax.tree.flatten(dynamic)
+    key = (step, problem, maxiter, record_x, tree, tuple((l.shape, l.dtype, l.weak_type) for l in leaves))
+    if key not in _COMPILED:
+        _COMPILED[key] = jax.jit(_scan, static_argnums=(0, 1, 2, 3)).lower(*args).compile()
+    return _COMPILED[key]
+
+
+def run_jax(step, state0, problem, hparams=(), *, maxiter=1000, gtol=1e-8, record_x=None):
+    """Same contract as :func:`run`, compiled: ``jax.jit(lax.scan)`` over ``maxiter`` iterations.
+
+    ``problem``'s functions must be JAX-traceable (those in :mod:`utils.problems` are). There is no callback:
+    the loop runs as one compiled call, whose wall time (compilation excluded) ``history.time`` spreads
+    evenly over the iterations. For a non-finite run, ``x`` is the iterate where the non-finite value appeared.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    maxiter = validate_maxiter(maxiter)
+    record_x = np.size(state0.x) <= 100 if record_x is None else bool(record_x)
+    state0 = jax.tree.map(jnp.asarray, state0)
+    hparams = tuple(jnp.asarray(h) for h in hparams)
+    args = (step, problem, maxiter, record_x, state0, hparams, jnp.asarray(gtol))
+    loop = _compiled(args)
+    t0 = time.perf_counter()
+    s, status, nit, rows = jax.block_until_ready(loop(*args[4:]))
+    elapsed = time.perf_counter() - t0
+    status, nit = int(status), int(nit)
+    if status < 0:
+        status = MAXITER
+    f, gn, stp, nfev, njev, xs = (None if r is None else np.asarray(r)[: nit + 1] for r in rows)
+    hist = History(fun=f.astype(float), grad_norm=gn.astype(float), step=stp.astype(float),
+                   nfev=nfev.astype(int), njev=njev.astype(int),
+                   time=elapsed * np.arange(nit + 1) / max(nit, 1), x=xs)
+    k_bad = nit if status == NONFINITE else None
+    fun = float(f[-2] if k_bad else f[-1])
+    return _result(np.asarray(s.x), fun, np.asarray(s.g), nit, status, hist, s, k_bad)
+
+
+# --------------------------------------------------------------------------------------- scipy, same record
+def scipy_minimize(problem, method: str, x0=None, *, maxiter=1000, gtol=1e-8, record_x=None, **options):
+    """``scipy.optimize.minimize(problem.f, x0, jac=problem.grad, method=method)`` with a ``History`` like ours,
+    so that scipy's solvers sit beside ours in the same plots and benchmark tables.
+
+    The objective and gradient are wrapped with counters, so ``history.nfev``/``njev`` are the calls scipy made
+    up to each iterate; ``history.grad_norm`` is evaluated for monitoring (not counted). ``hess``/``hessp``
+    are passed for the methods that use them. Extra keyword arguments go to scipy's ``options``.
+    """
+    from scipy.optimize import minimize
+
+    x0 = validate_x0(problem, x0)
+    maxiter = validate_maxiter(maxiter)
+    record_x = x0.size <= 100 if record_x is None else record_x
+    calls = {"f": 0, "g": 0}
+
+    def f(x):
+        calls["f"] += 1
+        return problem.f(x)
+
+    def g(x):
+        calls["g"] += 1
+        return np.asarray(problem.grad(x))
+
+    rows, xs = [], []
+    t0 = time.perf_counter()
+
+    def record(x, fx):
+        step_len = float(np.linalg.norm(x - xs[-1])) if xs else math.nan
+        rows.append((float(fx), float(np.linalg.norm(problem.grad(x))), step_len, calls["f"], calls["g"],
+                     time.perf_counter() - t0))
+        xs.append(np.array(x, dtype=float))
+
+    second = {}
+    if method.lower() in {"newton-cg", "trust-ncg", "trust-krylov", "trust-exact", "dogleg", "trust-constr"}:
+        second = {"hess": problem.hess} if method.lower() in {"trust-exact", "dogleg"} or problem.hvp is None \
+            else {"hessp": problem.hvp}
+    no_gtol = {"newton-cg", "nelder-mead", "powell", "cobyla", "cobyqa", "slsqp", "tnc"}   # they stop on other tests
+    opts = {"maxiter": maxiter, **({} if method.lower() in no_gtol else {"gtol": gtol}), **options}
+
+    def callback(intermediate_result):          # scipy passes an OptimizeResult to a parameter of this name
+        record(intermediate_result.x, intermediate_result.fun)
+
+    record(x0, problem.f(x0))
+    res = minimize(f, x0, jac=g, method=method, callback=callback, options=opts, **second)
+    cols = [np.array(c, dtype=float) for c in zip(*rows)]
+    res.history = History(fun=cols[0], grad_norm=cols[1], step=cols[2], nfev=cols[3].astype(int),
+                          njev=cols[4].astype(int), time=cols[5], x=np.array(xs) if record_x else None)
+    return res
