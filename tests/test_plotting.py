@@ -187,3 +187,22 @@ def test_save_figure_rejects_bad_what(tmp_path, what):
     with pytest.raises(ValueError, match="what"):
         save_figure(Figure(), 1, what, root=tmp_path)
     assert not (tmp_path / "figures").exists()
+
+
+def test_gap_with_one_f_star_per_run():
+    from scipy.optimize import OptimizeResult
+
+    from utils.plotting import convergence_curves
+    from utils.result import History
+
+    def run(fun):
+        fun = np.asarray(fun, dtype=float)
+        z = np.zeros(len(fun))
+        return OptimizeResult(history=History(fun=fun, grad_norm=z, step=z, nfev=z.astype(int),
+                                              njev=z.astype(int), time=z))
+
+    runs = [run([3.0, 2.0, 1.5]), run([13.0, 11.0, 10.5]), run([5.0, 4.5, 4.25])]
+    c = convergence_curves(runs, y="gap", f_star=[1.0, 10.0, 4.0], band=None)
+    np.testing.assert_allclose(c.median, [2.0, 1.0, 0.5])            # gaps (2,1,.5), (3,1,.5), (1,.5,.25)
+    with pytest.raises(ValueError, match="f_star"):
+        convergence_curves(runs, y="gap", f_star=[1.0, 2.0])

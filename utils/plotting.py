@@ -85,7 +85,10 @@ def convergence_curves(runs, *, x: str = "iter", y: str = "gap", f_star=None, ba
     runs = list(runs) if isinstance(runs, (list, tuple)) else [runs]
     if not runs:
         raise ValueError("runs must hold at least one result")
-    traces = [_trace(r, x, y, f_star) for r in runs]
+    if y == "gap" and np.ndim(f_star) and np.size(f_star) != len(runs):
+        raise ValueError(f"f_star: one value, or one per run ({len(runs)}), got {np.size(f_star)}")
+    stars = np.broadcast_to(np.asarray(f_star if y == "gap" else 0.0, dtype=float), (len(runs),))
+    traces = [_trace(r, x, y, fs) for r, fs in zip(runs, stars)]
     if len(traces) == 1:
         t, v = traces[0]
         return Curves(t, v, v, v)
@@ -116,7 +119,8 @@ def plot_convergence(ax, runs, *, x="iter", y="gap", f_star=None, label=None, co
     ----------
     runs : an ``OptimizeResult`` with ``history``, or a list of them (several seeds of one method).
     x : ``"iter"`` (k), ``"nfev"``, ``"njev"``, ``"oracle"`` (= nfev + njev) or ``"time"`` (seconds).
-    y : ``"gap"`` (f(x_k) − f*, needs ``f_star``; log scale), ``"fun"`` (linear scale) or ``"grad_norm"``
+    y : ``"gap"`` (f(x_k) − f*, needs ``f_star``: one value, or one per run when the runs solve different
+        problems, e.g. one random instance per seed; log scale), ``"fun"`` (linear scale) or ``"grad_norm"``
         (‖∇f(x_k)‖; log scale).
     band : the lower/upper quantiles shaded when there are several runs, or ``None``.
 
@@ -134,7 +138,7 @@ def plot_convergence(ax, runs, *, x="iter", y="gap", f_star=None, label=None, co
     med, lo, hi = c.median, c.lower, c.upper
     clipped = np.zeros(med.shape, dtype=bool)
     if y != "fun":
-        scale = max(1.0, abs(f_star)) if y == "gap" else max(1.0, float(np.max(med[np.isfinite(med)], initial=0.0)))
+        scale = max(1.0, float(np.max(np.abs(f_star)))) if y == "gap" else max(1.0, float(np.max(med[np.isfinite(med)], initial=0.0)))
         if y == "gap" and np.any(med < -np.sqrt(_EPS) * scale):
             warnings.warn(f"f(x_k) − f* reaches {np.min(med):.3g} < 0: is f_star right?", RuntimeWarning,
                           stacklevel=2)
