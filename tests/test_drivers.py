@@ -29,3 +29,16 @@ def test_scipy_adapter_counts_equal_scipys_on_bfgs():
     p = quadratic(n=10, mu=1.0, L=30.0, seed=1)
     res = scipy_minimize(p, "BFGS", gtol=1e-10)
     assert res.history.nfev[-1] == res.nfev and res.history.njev[-1] == res.njev
+
+
+def test_scipy_adapter_handles_callbacks_that_pass_the_bare_iterate():
+    p = rosenbrock(3)
+    res = scipy_minimize(p, "TNC")                     # TNC calls callback(xk), not callback(OptimizeResult)
+    h = res.history
+    assert len(h) >= 2 and np.all(np.diff(h.nfev) >= 0)
+    np.testing.assert_allclose(h.fun, [p.f(x) for x in h.x], rtol=1e-14)
+
+
+def test_scipy_adapter_validates_gtol():
+    with pytest.raises(ValueError, match="gtol"):
+        scipy_minimize(rosenbrock(2), "BFGS", gtol=-1.0)

@@ -91,6 +91,7 @@ def test_nan_objective_stops_with_failure(solver):
     res = solver(p, eta=0.1, maxiter=100, gtol=0.0)
     assert not res.success and res.status == 3
     assert res.nit == 7 and "iteration 7" in res.message
+    assert res.njev == 8 == res.history.njev[-1]                # the calls made, the failed step's included
     assert np.isnan(res.history.fun[-1]) and np.all(np.isfinite(res.history.fun[:-1]))
     np.testing.assert_allclose(res.x, [0.9 ** 6, 0.0], atol=1e-15)   # the last finite iterate
     assert np.isfinite(res.fun)
@@ -161,3 +162,52 @@ def test_history_time_and_counters_are_consistent():
     assert set(h.as_dict()) == {"fun", "grad_norm", "step", "nfev", "njev", "time", "x"}
     big = gradient_descent(quadratic(n=120, seed=0), eta=0.01, maxiter=3)
     assert big.history.x is None                                              # iterates kept only when small
+
+
+@pytest.mark.parametrize("make, eta, gtol", [
+    (lambda: quadratic(n=6, mu=1.0, L=10.0, seed=4), 2.0 / 11.0, 1e-9),    # converges: status 0
+    (lambda: rosenbrock(2), 1.0, 1e-8),                                      # overflows: status 3
+    (lambda: rosenbrock(3), 1e-3, 1e-8),                                     # budget: status 1
+])
+def test_drivers_agree_on_the_whole_result(make, eta, gtol):
+    p = make()
+    a = gradient_descent(p, eta=eta, maxiter=300, gtol=gtol)
+    b = gradient_descent_jax(p, eta=eta, maxiter=300, gtol=gtol)
+    assert (a.status, a.nit, a.njev, a.nfev, a.success, a.message) == (b.status, b.nit, b.njev, b.nfev, b.success, b.message)
+    np.testing.assert_allclose(b.x, a.x, rtol=1e-12)
+    np.testing.assert_allclose(b.jac, a.jac, rtol=1e-10, atol=1e-14)
+    assert b.fun == pytest.approx(a.fun, rel=1e-12)
+    assert len(a.history) == len(b.history) == a.nit + 1
+
+
+@pytest.mark.parametrize("solver", DRIVERS)
+@pytest.mark.parametrize("gtol", [-1.0, np.nan, np.inf, "small"])
+def test_bad_gtol_raises(solver, gtol):
+    with pytest.raises(ValueError, match="gtol"):
+        solver(HAND, eta=0.1, gtol=gtol)
+
+
+def test_jax_gtol_type_does_not_force_a_recompile():
+    p = quadratic(n=4, seed=9)
+    gradient_descent_jax(p, eta=0.01, maxiter=7, gtol=0.0)
+    before = drivers.jax_trace_count()
+    gradient_descent_jax(p, eta=0.01, maxiter=7, gtol=0)
+    gradient_descent_jax(p, eta=0.01, maxiter=7, gtol=np.float64(1e-3))
+    assert drivers.jax_trace_count() == before
+
+
+def test_jax_compile_cache_is_bounded_and_can_be_cleared(monkeypatch):
+    import gc
+    import weakref
+
+    monkeypatch.setattr(drivers, "_CACHE_SIZE", 2)
+    drivers.clear_jax_cache()
+    first = quadratic(n=3, seed=11)
+    ref = weakref.ref(first)
+    for p in (first, quadratic(n=3, seed=12), quadratic(n=3, seed=13)):
+        gradient_descent_jax(p, eta=0.01, maxiter=5)
+    assert len(drivers._COMPILED) == 2
+    del first, p
+    drivers.clear_jax_cache()
+    gc.collect()
+    assert len(drivers._COMPILED) == 0 and ref() is None     # the problem and its data are freed

@@ -75,6 +75,13 @@ def test_quadratic_has_requested_mu_and_L(spectrum, rotate):
         np.testing.assert_allclose(p.info["A"], np.diag(np.diag(p.info["A"])), atol=0)
 
 
+@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("spectrum", ["linear", "geometric", "two_clusters"])
+def test_quadratic_attains_mu_and_L_in_small_dimensions(n, spectrum):
+    eig = np.linalg.eigvalsh(quadratic(n=n, mu=1.0, L=100.0, spectrum=spectrum).info["A"])
+    assert eig[0] == pytest.approx(1.0, rel=1e-10) and eig[-1] == pytest.approx(100.0, rel=1e-10)
+
+
 def test_quadratic_rejects_bad_constants():
     with pytest.raises(ValueError, match="mu"):
         quadratic(mu=2.0, L=1.0)
@@ -162,6 +169,12 @@ def test_problem_is_immutable_and_hashable_by_identity():
     p = quadratic(n=3)
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.L = 2.0
+    for arr in (p.x0, p.x_star, p.info["A"], p.info["b"]):      # the data the functions close over
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 7.0
+    A = np.eye(3)
+    least_squares(A, np.ones(3))
+    A[0, 0] = 2.0                                              # the caller's own array stays writable
     q = p.with_x0(np.ones(3))
     assert q is not p and q != p and hash(p) == hash(p)
     np.testing.assert_array_equal(q.x0, np.ones(3))

@@ -27,6 +27,9 @@ def test_by_scale_picks_the_value_for_the_current_scale(monkeypatch):
         monkeypatch.setenv("OPTM_SCALE", s)
         assert runtime.by_scale(smoke=1, laptop=2, full=3) == v
     assert runtime.by_scale(smoke=1, laptop=2) == 2          # full falls back to laptop
+    assert runtime.by_scale(smoke=1, laptop=2, full=3, scale="smoke") == 1
+    with pytest.raises(ValueError, match="scale"):
+        runtime.by_scale(smoke=1, laptop=2, scale="tiny")
 
 
 def test_rng_is_reproducible_and_validates_seed():
@@ -51,10 +54,13 @@ def test_headline_prints_and_appends_json_lines(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OPTM_HEADLINES", str(sink))
     runtime.headline("test accuracy", np.float64(0.975), "")
     runtime.headline("wall time", 12, "s")
+    import jax.numpy as jnp
+    runtime.headline("jax scalar", jnp.float32(0.5))
     out = capsys.readouterr().out
     assert "[HEADLINE] test accuracy = 0.975" in out and "[HEADLINE] wall time = 12 s" in out
     rows = [json.loads(s) for s in sink.read_text().splitlines()]
-    assert rows == [{"name": "test accuracy", "value": 0.975, "unit": ""}, {"name": "wall time", "value": 12, "unit": "s"}]
+    assert rows == [{"name": "test accuracy", "value": 0.975, "unit": ""}, {"name": "wall time", "value": 12, "unit": "s"},
+                    {"name": "jax scalar", "value": 0.5, "unit": ""}]
 
 
 def test_check_close_passes_with_a_pass_line(capsys):

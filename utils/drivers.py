@@ -6,21 +6,22 @@ oracles) and a pure ``step(state, problem, *hparams) -> state``. The drivers own
 on ``‖g‖ ≤ gtol``, the iteration budget, non-finite values, the callback, timing and the ``History``.
 
 * :func:`run` — eager NumPy loop; checks and records after every iteration; scipy-style ``callback``.
-* :func:`run_jax` — ``jax.jit`` + ``lax.scan`` over ``maxiter`` iterations; once the run has stopped the
-  state is frozen (``lax.cond`` skips the step). The compiled loop is cached on (step, problem, maxiter,
-  record_x), so a second call with the same shapes and new hyperparameters does not recompile.
+* :func:`run_jax` — ``jax.jit`` of a ``lax.while_loop`` with the same stopping rules, writing the history
+  into preallocated arrays. The compiled loop is cached on (step, problem, maxiter, record_x, argument
+  shapes), so a second call with the same shapes and new hyperparameters or ``x0`` does not recompile.
 """
 from __future__ import annotations
 
 import math
 import time
-from functools import partial
+from collections import OrderedDict
 
 import numpy as np
 
 from .result import CALLBACK, MAXITER, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
 
-__all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_positive", "validate_maxiter", "jax_trace_count"]
+__all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_positive", "validate_nonnegative",
+           "validate_maxiter", "jax_trace_count", "clear_jax_cache"]
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -45,6 +46,17 @@ def validate_positive(name: str, value) -> float:
     return v
 
 
+def validate_nonnegative(name: str, value) -> float:
+    """A non-negative finite scalar (a tolerance), else ``ValueError`` naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
+    return v
+
+
 def validate_maxiter(maxiter) -> int:
     if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 0:
         raise ValueError(f"maxiter must be a non-negative integer, got {maxiter!r}")
@@ -55,11 +67,11 @@ def _finite(f, g) -> bool:
     return bool(np.isfinite(f) and np.all(np.isfinite(g)))
 
 
-def _result(x, f, g, k, status, hist, state, k_bad=None) -> OptimizeResult:
+def _result(x, f, g, k, status, hist, k_bad=None) -> OptimizeResult:
+    """The result; ``nfev``/``njev`` are the oracle calls actually made, the failed step's included."""
     msg = STATUS_MESSAGES[status] + (f" Stopped at iteration {k_bad}." if k_bad is not None else "")
-    return OptimizeResult(x=x, fun=f, jac=g, nit=k, nfev=int(getattr(state, "nfev", 0)),
-                          njev=int(getattr(state, "njev", 0)), success=status == SUCCESS, status=status,
-                          message=msg, history=hist)
+    return OptimizeResult(x=x, fun=f, jac=g, nit=k, nfev=int(hist.nfev[-1]), njev=int(hist.njev[-1]),
+                          success=status == SUCCESS, status=status, message=msg, history=hist)
 
 
 # ---------------------------------------------------------------------------------------------- NumPy loop
@@ -68,10 +80,12 @@ def run(step, state, problem, hparams=(), *, maxiter=1000, gtol=1e-8, callback=N
     non-finite value (``status=3``; ``x`` is then the last finite iterate), or the callback stops the run.
 
     ``callback(intermediate_result)`` receives an ``OptimizeResult`` with ``x, fun, jac, nit`` after each
-    iteration (as in ``scipy.optimize.minimize``); returning ``True`` or raising ``StopIteration`` stops the
-    run with ``status=99``.
+    iteration that does not already end the run (by convergence or a non-finite value), as in
+    ``scipy.optimize.minimize``; returning ``True`` or raising ``StopIteration`` stops the run with
+    ``status=99``.
     """
     maxiter = validate_maxiter(maxiter)
+    gtol = validate_nonnegative("gtol", gtol)
     record_x = np.size(state.x) <= 100 if record_x is None else record_x
     with np.errstate(over="ignore", invalid="ignore"):   # non-finite values are reported, not warned about
         return _loop(step, state, problem, hparams, maxiter, gtol, callback, record_x)
@@ -122,11 +136,13 @@ def _loop(step, state, problem, hparams, maxiter, gtol, callback, record_x):
     hist = History(fun=cols[0], grad_norm=cols[1], step=cols[2], nfev=cols[3].astype(int),
                    njev=cols[4].astype(int), time=cols[5], x=np.array(xs) if record_x else None)
     s, f_good = good
-    return _result(np.asarray(s.x), f_good, np.asarray(s.g), k, status, hist, state, k_bad)
+    return _result(np.asarray(s.x), f_good, np.asarray(s.g), k, status, hist, k_bad)
 
 
 # ------------------------------------------------------------------------------------------------ JAX loop
 _TRACES = 0
+_CACHE_SIZE = 32
+_COMPILED: "OrderedDict" = OrderedDict()
 
 
 def jax_trace_count() -> int:
@@ -134,7 +150,16 @@ def jax_trace_count() -> int:
     return _TRACES
 
 
-def _scan(step, problem, maxiter, record_x, state0, hparams, gtol):
+def clear_jax_cache() -> None:
+    """Forget the compiled loops, here and in JAX's own caches: each holds its problem and the problem's data
+    (as constants), which stay in memory until then. The cache here keeps the 32 most recently used."""
+    import jax
+
+    _COMPILED.clear()
+    jax.clear_caches()
+
+
+def _loop_jax(step, problem, maxiter, record_x, state0, hparams, gtol):
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -144,56 +169,63 @@ def _scan(step, problem, maxiter, record_x, state0, hparams, gtol):
 
     def monitor(s):
         f = problem.f(s.x)
-        gn = jnp.linalg.norm(s.g)
-        return f, gn, jnp.isfinite(f) & jnp.all(jnp.isfinite(s.g))
+        return f, jnp.linalg.norm(s.g), jnp.isfinite(f) & jnp.all(jnp.isfinite(s.g))
+
+    def row(s, f, gn, step_len):
+        return (f, gn, step_len, jnp.asarray(getattr(s, "nfev", 0)), jnp.asarray(getattr(s, "njev", 0)),
+                s.x if record_x else None)
 
     f0, gn0, ok0 = monitor(state0)
+    first = row(state0, f0, gn0, jnp.asarray(jnp.nan, f0.dtype))
+    rows = jax.tree.map(lambda a: jnp.zeros((maxiter + 1,) + a.shape, a.dtype).at[0].set(a), first)
     status0 = jnp.where(~ok0, NONFINITE, jnp.where(gn0 <= gtol, SUCCESS, -1))
 
-    def body(carry, _):
-        s, status, nit = carry
-        running = status < 0
-        new = lax.cond(running, lambda t: step(t, problem, *hparams), lambda t: t, s)
+    def cond(carry):
+        _, status, k, _ = carry
+        return (status < 0) & (k < maxiter)
+
+    def body(carry):
+        s, _, k, rows = carry
+        new = step(s, problem, *hparams)
         f, gn, ok = monitor(new)
-        status = jnp.where(running, jnp.where(~ok, NONFINITE, jnp.where(gn <= gtol, SUCCESS, -1)), status)
-        row = (f, gn, jnp.linalg.norm(new.x - s.x), jnp.asarray(getattr(new, "nfev", 0)),
-               jnp.asarray(getattr(new, "njev", 0)), new.x if record_x else None)
+        status = jnp.where(~ok, NONFINITE, jnp.where(gn <= gtol, SUCCESS, -1))
+        rows = jax.tree.map(lambda buf, v: buf.at[k + 1].set(v), rows, row(new, f, gn, jnp.linalg.norm(new.x - s.x)))
         keep = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, s)   # carry the last finite state
-        return (keep, status, nit + running), row
+        return keep, status, k + 1, rows
 
-    (s, status, nit), rows = lax.scan(body, (state0, status0, jnp.asarray(0)), None, length=maxiter)
-    first = (f0, gn0, jnp.asarray(jnp.nan, f0.dtype), jnp.asarray(getattr(state0, "nfev", 0)),
-             jnp.asarray(getattr(state0, "njev", 0)), state0.x if record_x else None)
-    rows = jax.tree.map(lambda a, r: jnp.concatenate([a[None], r]), first, rows)
-    return s, status, nit, rows
-
-
-_COMPILED: dict = {}
+    return lax.while_loop(cond, body, (state0, status0, jnp.asarray(0), rows))
 
 
 def _compiled(args):
-    """The compiled loop for these static arguments and these argument shapes/dtypes (compiled once)."""
+    """The compiled loop for these static arguments and argument shapes/dtypes: compiled once, kept in a
+    small least-recently-used cache."""
     import jax
 
     step, problem, maxiter, record_x, *dynamic = args
     leaves, tree = jax.tree.flatten(dynamic)
     key = (step, problem, maxiter, record_x, tree, tuple((l.shape, l.dtype, l.weak_type) for l in leaves))
-    if key not in _COMPILED:
-        _COMPILED[key] = jax.jit(_scan, static_argnums=(0, 1, 2, 3)).lower(*args).compile()
+    if key in _COMPILED:
+        _COMPILED.move_to_end(key)
+    else:
+        _COMPILED[key] = jax.jit(_loop_jax, static_argnums=(0, 1, 2, 3)).lower(*args).compile()
+        while len(_COMPILED) > _CACHE_SIZE:
+            _COMPILED.popitem(last=False)
     return _COMPILED[key]
 
 
 def run_jax(step, state0, problem, hparams=(), *, maxiter=1000, gtol=1e-8, record_x=None):
-    """Same contract as :func:`run`, compiled: ``jax.jit(lax.scan)`` over ``maxiter`` iterations.
+    """Same contract as :func:`run`, compiled: ``jax.jit`` of a ``lax.while_loop`` that stops as :func:`run`
+    does and writes the history into preallocated arrays of length ``maxiter + 1``.
 
     ``problem``'s functions must be JAX-traceable (those in :mod:`utils.problems` are). There is no callback:
     the loop runs as one compiled call, whose wall time (compilation excluded) ``history.time`` spreads
-    evenly over the iterations. For a non-finite run, ``x`` is the iterate where the non-finite value appeared.
+    evenly over the iterations. As in :func:`run`, a non-finite run returns the last finite iterate.
     """
     import jax
     import jax.numpy as jnp
 
     maxiter = validate_maxiter(maxiter)
+    gtol = validate_nonnegative("gtol", gtol)
     record_x = np.size(state0.x) <= 100 if record_x is None else bool(record_x)
     state0 = jax.tree.map(jnp.asarray, state0)
     hparams = tuple(jnp.asarray(h) for h in hparams)
@@ -211,7 +243,7 @@ def run_jax(step, state0, problem, hparams=(), *, maxiter=1000, gtol=1e-8, recor
                    time=elapsed * np.arange(nit + 1) / max(nit, 1), x=xs)
     k_bad = nit if status == NONFINITE else None
     fun = float(f[-2] if k_bad else f[-1])
-    return _result(np.asarray(s.x), fun, np.asarray(s.g), nit, status, hist, s, k_bad)
+    return _result(np.asarray(s.x), fun, np.asarray(s.g), nit, status, hist, k_bad)
 
 
 # --------------------------------------------------------------------------------------- scipy, same record
@@ -227,6 +259,7 @@ def scipy_minimize(problem, method: str, x0=None, *, maxiter=1000, gtol=1e-8, re
 
     x0 = validate_x0(problem, x0)
     maxiter = validate_maxiter(maxiter)
+    gtol = validate_nonnegative("gtol", gtol)
     record_x = x0.size <= 100 if record_x is None else record_x
     calls = {"f": 0, "g": 0}
 
@@ -251,11 +284,13 @@ def scipy_minimize(problem, method: str, x0=None, *, maxiter=1000, gtol=1e-8, re
     if method.lower() in {"newton-cg", "trust-ncg", "trust-krylov", "trust-exact", "dogleg", "trust-constr"}:
         second = {"hess": problem.hess} if method.lower() in {"trust-exact", "dogleg"} or problem.hvp is None \
             else {"hessp": problem.hvp}
-    no_gtol = {"newton-cg", "nelder-mead", "powell", "cobyla", "cobyqa", "slsqp", "tnc"}   # they stop on other tests
-    opts = {"maxiter": maxiter, **({} if method.lower() in no_gtol else {"gtol": gtol}), **options}
+    no_gtol = {"newton-cg", "nelder-mead", "powell", "cobyla", "cobyqa", "slsqp"}   # they stop on other tests
+    budget = {"maxfun": maxiter} if method.lower() == "tnc" else {"maxiter": maxiter}    # TNC counts f calls
+    opts = {**budget, **({} if method.lower() in no_gtol else {"gtol": gtol}), **options}
 
     def callback(intermediate_result):          # scipy passes an OptimizeResult to a parameter of this name
-        record(intermediate_result.x, intermediate_result.fun)
+        x = getattr(intermediate_result, "x", intermediate_result)       # (TNC passes the bare iterate)
+        record(x, intermediate_result.fun if hasattr(intermediate_result, "fun") else problem.f(x))
 
     record(x0, problem.f(x0))
     res = minimize(f, x0, jac=g, method=method, callback=callback, options=opts, **second)

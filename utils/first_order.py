@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .drivers import run, run_jax, validate_maxiter, validate_positive, validate_x0
+from .drivers import run, run_jax, validate_maxiter, validate_nonnegative, validate_positive, validate_x0
 
 __all__ = ["GDState", "gd_init", "gd_step", "gradient_descent", "gradient_descent_jax"]
 
@@ -31,8 +31,9 @@ def gd_step(state: GDState, problem, eta) -> GDState:
     return GDState(x=x, g=problem.grad(x), k=state.k + 1, njev=state.njev + 1)
 
 
-def _check(problem, x0, eta, maxiter):
-    return validate_x0(problem, x0), validate_positive("eta", eta), validate_maxiter(maxiter)
+def _check(problem, x0, eta, maxiter, gtol):
+    return (validate_x0(problem, x0), validate_positive("eta", eta), validate_maxiter(maxiter),
+            validate_nonnegative("gtol", gtol))
 
 
 def gradient_descent(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
@@ -42,9 +43,10 @@ def gradient_descent(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback
 
     Symbols ↔ arguments: x₀ = ``x0`` (default ``problem.x0``); η = ``eta`` (optax ``learning_rate``,
     torch ``lr``); stop when ‖∇f(x_k)‖₂ ≤ ``gtol`` (scipy ``gtol``) or after ``maxiter`` iterations.
-    With η = 1/L, f(x_k) − f* ≤ L‖x₀ − x*‖²/(2k) for convex L-smooth f; with η = 2/(L+μ) on a μ-strongly
-    convex f, ‖x_k − x*‖ ≤ ((κ−1)/(κ+1))ᵏ ‖x₀ − x*‖ (Nesterov, *Lectures on Convex Optimization*, 2018,
-    Thm. 2.1.14 and 2.1.15; Beck, *First-Order Methods in Optimization*, 2017, §10.4).
+    With η = 1/L, f(x_k) − f* ≤ L‖x₀ − x*‖²/(2k) for convex L-smooth f (Beck, *First-Order Methods in
+    Optimization*, 2017, Thm. 10.21, the proximal-gradient rate with a zero nonsmooth part); with
+    η = 2/(L+μ) on a μ-strongly convex f, ‖x_k − x*‖ ≤ ((κ−1)/(κ+1))ᵏ ‖x₀ − x*‖ (Nesterov, *Lectures on
+    Convex Optimization*, 2018, Thm. 2.1.15).
 
     Returns a ``scipy.optimize.OptimizeResult`` (``x, fun, jac, nit, nfev, njev, success, status, message,
     history``); ``njev`` counts the algorithm's gradient evaluations (one per iteration, plus one at x₀).
@@ -56,20 +58,20 @@ def gradient_descent(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback
     >>> res.success, bool(np.allclose(res.x, p.x_star))
     (True, True)
     """
-    x0, eta, maxiter = _check(problem, x0, eta, maxiter)
+    x0, eta, maxiter, gtol = _check(problem, x0, eta, maxiter, gtol)
     return run(gd_step, gd_init(x0, problem), problem, (eta,), maxiter=maxiter, gtol=gtol, callback=callback,
                record_x=record_x)
 
 
 def gradient_descent_jax(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, record_x=None):
-    """:func:`gradient_descent` compiled with JAX (``jit`` + ``lax.scan``); same step, same result fields.
+    """:func:`gradient_descent` compiled with JAX (``jit`` + ``lax.while_loop``); same step, same result fields.
 
     Enable float64 (``utils.runtime.enable_x64()``) to compare iterates with the NumPy driver digit by digit.
     A second call with the same problem, shapes and ``maxiter`` reuses the compiled loop, whatever ``eta``.
     """
     import jax.numpy as jnp
 
-    x0, eta, maxiter = _check(problem, x0, eta, maxiter)
+    x0, eta, maxiter, gtol = _check(problem, x0, eta, maxiter, gtol)
     x0 = jnp.asarray(x0)
     return run_jax(gd_step, gd_init(x0, problem), problem, (eta,), maxiter=maxiter, gtol=gtol,
                    record_x=record_x)

@@ -242,13 +242,18 @@ def save_figure(fig, week, what, root=None) -> Path:
     """Save ``fig`` as ``<root>/figures/w{week}_{what}.png`` and return the path.
 
     ``week`` is an int in 1..6 and ``what`` a snake_case name (``[a-z0-9_]+``); anything else raises
-    ``ValueError``. ``root`` defaults to the repository (the folder holding the ``utils`` package).
+    ``ValueError``. ``root`` defaults to the repository checkout that holds the current directory (the
+    nearest folder, upwards, with a ``utils`` package in it), else the current directory — never the
+    site-packages folder where ``utils`` may be installed (as on Colab).
     """
     if isinstance(week, bool) or not isinstance(week, (int, np.integer)) or not 1 <= week <= 6:
         raise ValueError(f"week must be an int in 1..6, got {week!r}")
     if not isinstance(what, str) or not re.fullmatch(r"[a-z0-9_]+", what):
         raise ValueError(f"what must be snake_case ([a-z0-9_]+), got {what!r}")
-    folder = (Path(__file__).resolve().parents[1] if root is None else Path(root)) / "figures"
+    if root is None:
+        here = Path.cwd()
+        root = next((p for p in (here, *here.parents) if (p / "utils" / "__init__.py").is_file()), here)
+    folder = Path(root) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"w{int(week)}_{what}.png"
     fig.savefig(path)

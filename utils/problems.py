@@ -30,7 +30,8 @@ class Problem:
     """minimize f(x) over x ∈ ℝⁿ (plus a prox or projection for composite / constrained problems).
 
     Equality and hashing are by identity, so a problem can be a static argument of ``jax.jit``: the same
-    problem object reuses the compiled driver.
+    problem object reuses the compiled driver. ``x0``, ``x_star`` and the arrays in ``info`` (which the
+    functions close over) are made read-only, so the record cannot be changed behind its functions' back.
     """
 
     name: str
@@ -46,6 +47,17 @@ class Problem:
     L: Optional[float] = None               # Lipschitz constant of ∇f
     mu: Optional[float] = None              # strong-convexity modulus
     info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("x0", "x_star"):
+            value = getattr(self, name)
+            if value is not None:
+                arr = np.array(value, dtype=float)
+                arr.setflags(write=False)
+                object.__setattr__(self, name, arr)
+        for value in self.info.values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
 
     @property
     def n(self) -> int:
@@ -68,8 +80,8 @@ def _spectrum(n: int, mu: float, L: float, shape: str) -> np.ndarray:
     if shape == "geometric":
         return np.geomspace(mu, L, n)
     if shape == "two_clusters":        # half the eigenvalues near μ, half near L: where CG shines
-        lo, hi = n // 2, n - n // 2
-        return np.concatenate([np.linspace(mu, 1.1 * mu, lo), np.linspace(0.9 * L, L, hi)]).clip(mu, L)
+        lo, hi = n // 2, n - n // 2    # each cluster starts at its end point, so μ and L are attained
+        return np.concatenate([np.linspace(mu, 1.1 * mu, lo), np.linspace(L, 0.9 * L, hi)[::-1]]).clip(mu, L)
     raise ValueError(f"spectrum={shape!r} is not one of 'linear', 'geometric', 'two_clusters'")
 
 
@@ -104,8 +116,8 @@ def quadratic(n: int = 20, mu: float = 1.0, L: float = 100.0, *, spectrum: str =
 
 def least_squares(A, b, *, name: str = "least squares") -> Problem:
     """f(x) = (1/2m)‖Ax − b‖² for A of shape (m, n); L = σ_max²/m, μ = σ_min²/m (0 when rank-deficient)."""
-    A = np.asarray(A, dtype=float)
-    b = np.asarray(b, dtype=float)
+    A = np.array(A, dtype=float)                         # private copies: the record makes them read-only
+    b = np.array(b, dtype=float)
     if A.ndim != 2 or b.shape != (A.shape[0],):
         raise ValueError(f"need A of shape (m, n) and b of shape (m,), got A {A.shape} and b {b.shape}")
     m, n = A.shape
@@ -132,8 +144,8 @@ def logistic_regression(X, y, lam: float, *, name: str = "logistic regression") 
     Newton method on the exact Hessian, driven to ‖∇f‖ ≤ 1e-12), so ``x_star``/``f_star`` are accurate to
     about machine precision; tests cross-check them with scikit-learn and CVXPY (Clarabel).
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
+    X = np.array(X, dtype=float)                         # private copies: the record makes them read-only
+    y = np.array(y, dtype=float)
     if X.ndim != 2 or y.shape != (X.shape[0],):
         raise ValueError(f"need X of shape (m, n) and y of shape (m,), got X {X.shape} and y {y.shape}")
     if not np.all(np.isin(y, (-1.0, 1.0))):
@@ -163,6 +175,9 @@ def logistic_regression(X, y, lam: float, *, name: str = "logistic regression") 
     from scipy.optimize import minimize
 
     ref = minimize(f, np.zeros(n), jac=grad, hess=hess, method="trust-exact", options={"gtol": 1e-12})
+    if np.linalg.norm(grad(ref.x)) > 1e-8:
+        raise RuntimeError(f"reference solve for {name!r} did not converge: ‖∇f‖ = "
+                           f"{np.linalg.norm(grad(ref.x)):.2e} ({ref.message})")
     return Problem(name=name, f=f, grad=grad, hess=hess, hvp=hvp, x0=np.zeros(n), x_star=ref.x,
                    f_star=float(ref.fun), L=float(np.linalg.norm(X, 2) ** 2 / (4 * m) + lam), mu=float(lam),
                    info={"X": X, "y": y, "lam": lam, "reference": "scipy trust-exact, gtol=1e-12"})
