@@ -35,26 +35,25 @@ def validate_x0(problem, x0) -> np.ndarray:
     return x0
 
 
-def validate_positive(name: str, value) -> float:
-    """A positive finite scalar hyperparameter, else ``ValueError`` naming it."""
+def _scalar(name: str, value, positive: bool) -> float:
+    kind = "positive" if positive else "non-negative"
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+        raise ValueError(f"{name} must be a {kind} number, got {value!r}") from None
+    if not (math.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise ValueError(f"{name} must be {kind} and finite, got {value!r}")
     return v
+
+
+def validate_positive(name: str, value) -> float:
+    """A positive finite scalar hyperparameter (a step size), else ``ValueError`` naming it."""
+    return _scalar(name, value, positive=True)
 
 
 def validate_nonnegative(name: str, value) -> float:
     """A non-negative finite scalar (a tolerance), else ``ValueError`` naming it."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
-    return v
+    return _scalar(name, value, positive=False)
 
 
 def validate_maxiter(maxiter) -> int:
