@@ -66,6 +66,13 @@ def _finite(f, g) -> bool:
     return bool(np.isfinite(f) and np.all(np.isfinite(g)))
 
 
+def _history(rows, xs) -> History:
+    """A History from rows (f, ‖g‖, step, nfev, njev, seconds) and the iterates (or None)."""
+    f, gn, step, nfev, njev, t = (np.array(c, dtype=float) for c in zip(*rows))
+    return History(fun=f, grad_norm=gn, step=step, nfev=nfev.astype(int), njev=njev.astype(int), time=t,
+                   x=None if xs is None else np.array(xs))
+
+
 def _result(x, f, g, k, status, hist, k_bad=None) -> OptimizeResult:
     """The result; ``nfev``/``njev`` are the oracle calls actually made, the failed step's included."""
     msg = STATUS_MESSAGES[status] + (f" Stopped at iteration {k_bad}." if k_bad is not None else "")
@@ -131,9 +138,7 @@ def _loop(step, state, problem, hparams, maxiter, gtol, callback, record_x):
                 stop = True
             if stop:
                 status = CALLBACK
-    cols = [np.array(c, dtype=float) for c in zip(*rows)]
-    hist = History(fun=cols[0], grad_norm=cols[1], step=cols[2], nfev=cols[3].astype(int),
-                   njev=cols[4].astype(int), time=cols[5], x=np.array(xs) if record_x else None)
+    hist = _history(rows, xs if record_x else None)
     s, f_good = good
     return _result(np.asarray(s.x), f_good, np.asarray(s.g), k, status, hist, k_bad)
 
@@ -293,7 +298,5 @@ def scipy_minimize(problem, method: str, x0=None, *, maxiter=1000, gtol=1e-8, re
 
     record(x0, problem.f(x0))
     res = minimize(f, x0, jac=g, method=method, callback=callback, options=opts, **second)
-    cols = [np.array(c, dtype=float) for c in zip(*rows)]
-    res.history = History(fun=cols[0], grad_norm=cols[1], step=cols[2], nfev=cols[3].astype(int),
-                          njev=cols[4].astype(int), time=cols[5], x=np.array(xs) if record_x else None)
+    res.history = _history(rows, xs if record_x else None)
     return res
