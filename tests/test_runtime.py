@@ -49,6 +49,24 @@ def test_device_info_and_environment_summary(monkeypatch):
     assert ("A GPU is available" in text) == info["gpu"]
 
 
+def test_an_nvidia_driver_counts_as_a_gpu_and_gives_the_hint(monkeypatch):
+    monkeypatch.setenv("OPTM_SCALE", "laptop")
+    monkeypatch.setattr(runtime.shutil, "which", lambda name: "/usr/bin/nvidia-smi" if name == "nvidia-smi" else None)
+    assert runtime.device_info()["gpu"] is True
+    assert "A GPU is available: set OPTM_SCALE=full" in runtime.environment_summary()
+    monkeypatch.setenv("OPTM_SCALE", "full")
+    assert "A GPU is available" not in runtime.environment_summary()
+
+
+def test_device_info_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, utils; utils.environment_summary(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_headline_prints_and_appends_json_lines(tmp_path, monkeypatch, capsys):
     sink = tmp_path / "h.jsonl"
     monkeypatch.setenv("OPTM_HEADLINES", str(sink))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import sys
 from importlib import metadata
 
@@ -63,8 +64,9 @@ def enable_x64(enable: bool = True) -> None:
 
 
 def device_info() -> dict:
-    """What accelerators the frameworks see: JAX backend and devices, whether torch sees CUDA."""
-    info = {"jax_backend": None, "jax_devices": [], "torch_cuda": False, "gpu": False}
+    """What accelerators there are: the JAX backend and devices, an NVIDIA driver on the machine, and — when
+    a notebook has already imported torch — whether torch sees CUDA (torch is not imported just to ask)."""
+    info = {"jax_backend": None, "jax_devices": [], "nvidia_driver": False, "torch_cuda": None, "gpu": False}
     try:
         import jax
 
@@ -72,23 +74,14 @@ def device_info() -> dict:
         info["jax_devices"] = [str(d) for d in jax.devices()]
     except Exception:  # noqa: BLE001  (no JAX, or a broken plugin: report no JAX device)
         pass
-    if "torch" in sys.modules or _installed("torch"):
+    info["nvidia_driver"] = shutil.which("nvidia-smi") is not None or os.path.exists("/proc/driver/nvidia/version")
+    if "torch" in sys.modules:
         try:
-            import torch
-
-            info["torch_cuda"] = bool(torch.cuda.is_available())
+            info["torch_cuda"] = bool(sys.modules["torch"].cuda.is_available())
         except Exception:  # noqa: BLE001
             pass
-    info["gpu"] = info["jax_backend"] == "gpu" or info["torch_cuda"]
+    info["gpu"] = info["jax_backend"] == "gpu" or bool(info["torch_cuda"]) or info["nvidia_driver"]
     return info
-
-
-def _installed(name: str) -> bool:
-    try:
-        metadata.version(name)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
 
 
 def _version(name: str) -> str:
@@ -104,7 +97,7 @@ def environment_summary(packages=("numpy", "scipy", "jax", "optax", "torch", "cv
     dev = device_info()
     versions = ", ".join(f"{p} {_version(p)}" for p in packages)
     lines = [f"Python {platform.python_version()} | {versions}",
-             f"JAX backend: {dev['jax_backend']} | torch CUDA: {dev['torch_cuda']} | scale: {get_scale()}"]
+             f"JAX backend: {dev['jax_backend']} | GPU: {'yes' if dev['gpu'] else 'no'} | scale: {get_scale()}"]
     if dev["gpu"] and get_scale() != "full":
         lines.append(f"A GPU is available: set {_ENV}=full to run the large labs at full size.")
     return "\n".join(lines)
