@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .drivers import run, run_jax, validate_maxiter, validate_nonnegative, validate_positive, validate_x0
+from .drivers import run, run_jax, validate_positive, validate_x0
 
 __all__ = ["GDState", "gd_init", "gd_step", "gradient_descent", "gradient_descent_jax"]
 
@@ -31,9 +31,9 @@ def gd_step(state: GDState, problem, eta) -> GDState:
     return GDState(x=x, g=problem.grad(x), k=state.k + 1, njev=state.njev + 1)
 
 
-def _check(problem, x0, eta, maxiter, gtol):
-    return (validate_x0(problem, x0), validate_positive("eta", eta), validate_maxiter(maxiter),
-            validate_nonnegative("gtol", gtol))
+def _check(problem, x0, eta):
+    """The algorithm's own arguments; the drivers validate ``maxiter`` and ``gtol``."""
+    return validate_x0(problem, x0), validate_positive("eta", eta)
 
 
 def gradient_descent(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
@@ -58,7 +58,7 @@ def gradient_descent(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback
     >>> res.success, bool(np.allclose(res.x, p.x_star))
     (True, True)
     """
-    x0, eta, maxiter, gtol = _check(problem, x0, eta, maxiter, gtol)
+    x0, eta = _check(problem, x0, eta)
     return run(gd_step, gd_init(x0, problem), problem, (eta,), maxiter=maxiter, gtol=gtol, callback=callback,
                record_x=record_x)
 
@@ -71,7 +71,7 @@ def gradient_descent_jax(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, reco
     """
     import jax.numpy as jnp
 
-    x0, eta, maxiter, gtol = _check(problem, x0, eta, maxiter, gtol)
+    x0, eta = _check(problem, x0, eta)
     x0 = jnp.asarray(x0)
     return run_jax(gd_step, gd_init(x0, problem), problem, (eta,), maxiter=maxiter, gtol=gtol,
                    record_x=record_x)
