@@ -176,6 +176,23 @@ def test_save_figure_writes_expected_name(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_save_figure_keeps_committed_figures_at_smoke_scale(tmp_path, monkeypatch):
+    """The test suite runs at smoke scale: the default root must not receive low-resolution figures."""
+    (tmp_path / "utils").mkdir()
+    (tmp_path / "utils" / "__init__.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    fig = Figure()
+    fig.subplots().plot([0, 1], [1, 0])
+    monkeypatch.setenv("OPTM_SCALE", "smoke")
+    path = save_figure(fig, 3, "smoke_test")
+    assert path == tmp_path / "tmp" / "optimization_methods_figures" / "w3_smoke_test.png" and path.is_file()
+    assert not (tmp_path / "figures").exists()
+    monkeypatch.setenv("OPTM_SCALE", "laptop")
+    assert save_figure(fig, 3, "smoke_test") == tmp_path / "figures" / "w3_smoke_test.png"
+
+
 @pytest.mark.parametrize("week", [0, 7, "2", 2.0, True])
 def test_save_figure_rejects_bad_week(tmp_path, week):
     with pytest.raises(ValueError, match="week"):

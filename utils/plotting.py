@@ -8,6 +8,7 @@ seconds).
 from __future__ import annotations
 
 import re
+import tempfile
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -15,6 +16,8 @@ from typing import NamedTuple
 import matplotlib as mpl
 import numpy as np
 from cycler import cycler
+
+from .runtime import get_scale
 
 __all__ = ["COLORS", "set_style", "Curves", "convergence_curves", "plot_convergence", "plot_theory",
            "plot_contours", "plot_performance_profile", "save_figure"]
@@ -245,15 +248,22 @@ def save_figure(fig, week, what, root=None) -> Path:
     ``ValueError``. ``root`` defaults to the repository checkout that holds the current directory (the
     nearest folder, upwards, with a ``utils`` package in it), else the current directory — never the
     site-packages folder where ``utils`` may be installed (as on Colab).
+
+    The committed figures are the ``laptop``-scale ones. At ``smoke`` scale (the test suite) and with no
+    explicit ``root``, the figure goes to ``<tempdir>/optimization_methods_figures/`` instead, so running the
+    tests never overwrites them with low-resolution versions.
     """
     if isinstance(week, bool) or not isinstance(week, (int, np.integer)) or not 1 <= week <= 6:
         raise ValueError(f"week must be an int in 1..6, got {week!r}")
     if not isinstance(what, str) or not re.fullmatch(r"[a-z0-9_]+", what):
         raise ValueError(f"what must be snake_case ([a-z0-9_]+), got {what!r}")
-    if root is None:
-        here = Path.cwd()
-        root = next((p for p in (here, *here.parents) if (p / "utils" / "__init__.py").is_file()), here)
-    folder = Path(root) / "figures"
+    if root is None and get_scale() == "smoke":
+        folder = Path(tempfile.gettempdir()) / "optimization_methods_figures"
+    else:
+        if root is None:
+            here = Path.cwd()
+            root = next((p for p in (here, *here.parents) if (p / "utils" / "__init__.py").is_file()), here)
+        folder = Path(root) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"w{int(week)}_{what}.png"
     fig.savefig(path)
