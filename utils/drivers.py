@@ -21,7 +21,7 @@ import numpy as np
 from .result import CALLBACK, MAXITER, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
 
 __all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_positive", "validate_nonnegative",
-           "validate_maxiter", "jax_trace_count", "clear_jax_cache"]
+           "validate_unit", "validate_maxiter", "while_loop", "jax_trace_count", "clear_jax_cache"]
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -54,6 +54,29 @@ def validate_positive(name: str, value) -> float:
 def validate_nonnegative(name: str, value) -> float:
     """A non-negative finite scalar (a tolerance), else ``ValueError`` naming it."""
     return _scalar(name, value, positive=False)
+
+
+def validate_unit(name: str, value) -> float:
+    """A scalar in the open interval (0, 1) (a line-search constant c₁, c₂ or a shrink factor ρ), else
+    ``ValueError`` naming it."""
+    v = _scalar(name, value, positive=True)
+    if not v < 1.0:
+        raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
+    return v
+
+
+def while_loop(cond, body, carry):
+    """``jax.lax.while_loop`` when the ``carry`` tuple holds a JAX array (also under ``jit``), else a plain
+    Python loop: the inner loops of line searches and backtracking are written once for both namespaces."""
+    from .problems import xp
+
+    if any(xp(c) is not np for c in carry):
+        from jax import lax
+
+        return lax.while_loop(cond, body, carry)
+    while cond(carry):
+        carry = body(carry)
+    return carry
 
 
 def validate_maxiter(maxiter) -> int:

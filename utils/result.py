@@ -11,6 +11,9 @@ status meaning
 ====== =============================================================
 0      converged: the stationarity measure ‖g_k‖ fell to ``gtol``
 1      the iteration budget ``maxiter`` was used up
+2      no further progress before ``gtol`` (scipy's "precision loss"): a line search found no acceptable
+       step (Newton, BFGS, L-BFGS), or the step fell below xtol·(‖x_k‖ + xtol) while ‖g_k‖ > ``gtol``
+       (Gauss–Newton, Levenberg–Marquardt); linear CG uses 2 for non-positive curvature pᵀAp ≤ 0
 3      a non-finite objective or gradient appeared (run stopped there)
 99     the callback asked to stop (returned ``True`` or raised ``StopIteration``)
 ====== =============================================================
@@ -23,13 +26,15 @@ from typing import Optional
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-__all__ = ["OptimizeResult", "History", "STATUS_MESSAGES", "SUCCESS", "MAXITER", "NONFINITE", "CALLBACK"]
+__all__ = ["OptimizeResult", "History", "STATUS_MESSAGES", "SUCCESS", "MAXITER", "NO_PROGRESS", "NONFINITE",
+           "CALLBACK"]
 
-SUCCESS, MAXITER, NONFINITE, CALLBACK = 0, 1, 3, 99
+SUCCESS, MAXITER, NO_PROGRESS, NONFINITE, CALLBACK = 0, 1, 2, 3, 99
 
 STATUS_MESSAGES = {
     SUCCESS: "Optimization terminated successfully: gradient norm below gtol.",
     MAXITER: "Maximum number of iterations has been exceeded.",
+    NO_PROGRESS: "No further progress: the run stalled before the gradient norm fell below gtol.",
     NONFINITE: "Non-finite objective or gradient encountered.",
     CALLBACK: "The callback asked to stop.",
 }
