@@ -6,33 +6,90 @@ One module per method family; every name a notebook uses is re-exported here exp
     p = utils.quadratic(n=50, mu=1.0, L=100.0)
     res = utils.gradient_descent(p, eta=2 / (p.L + p.mu))
 
-Modules: ``problems`` (reference problems), ``result`` (OptimizeResult + History), ``drivers`` (the NumPy
-and JAX loops every algorithm shares), ``first_order``, ``runtime`` (scale flag, seeds, float64, device),
-``checks`` (notebook claims), ``plotting``, ``benchmarks``, ``datasets``.
+Core: ``problems`` (reference problems), ``result`` (OptimizeResult + History), ``drivers`` (the NumPy and JAX
+loops every algorithm shares), ``runtime`` (scale flag, seeds, float64, device), ``checks`` (notebook claims),
+``plotting``, ``benchmarks``, ``datasets``.
+
+Week 1: ``derivatives`` (finite differences, gradient checks), ``spectrum`` (power iteration, Lanczos),
+``landscape`` (loss-landscape slices). Week 2: ``first_order``, ``linesearch``, ``momentum``, ``cg``,
+``quasi_newton``, ``lbfgs``, ``trust_region``, ``least_squares``, ``levenberg_marquardt``, ``nist``.
+Week 3: ``prox``, ``composite``, ``subgradient``, ``proximal``, ``splitting``, ``primal_dual``, ``tv``.
+Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``.
 """
-from . import benchmarks, checks, datasets, drivers, first_order, plotting, problems, result, runtime
+from . import (benchmarks, cg, checks, composite, datasets, derivatives, drivers, first_order, landscape, lbfgs,
+               least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems, prox,
+               proximal, quasi_newton, result, runtime, spectrum, splitting, subgradient, trust_region, tv)
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
+from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
 from .checks import CheckFailed, check_close, check_true
+from .composite import elastic_net, group_lasso, lasso, lasso_lam_max, sparse_regression
 from .datasets import fetch, load_bundled
-from .first_order import GDState, gd_init, gd_step, gradient_descent, gradient_descent_jax
+from .derivatives import directional_fd, fd_error_curve, finite_difference_gradient, gradient_check
+from .first_order import (GDState, gd_init, gd_step, gradient_descent, gradient_descent_armijo,
+                          gradient_descent_armijo_jax, gradient_descent_jax, gradient_descent_wolfe)
+from .landscape import hessian_matvec, interpolate, interpolation_barrier, random_direction, slice_1d, slice_2d
+from .lbfgs import lbfgs, lbfgs_jax
+from .least_squares import NLSProblem, gauss_newton, gauss_newton_jax, nls_from_jax
+from .levenberg_marquardt import levenberg_marquardt, levenberg_marquardt_jax
+from .linesearch import WolfeResult, backtracking, strong_wolfe
+from .momentum import (heavy_ball, heavy_ball_jax, nesterov, nesterov_jax, nesterov_momentum, nesterov_momentum_jax,
+                       nesterov_strongly_convex, nesterov_strongly_convex_jax)
+from .nist import lre, nist_problem
 from .plotting import (plot_contours, plot_convergence, plot_performance_profile, plot_theory, save_figure,
                        set_style)
-from .problems import (Problem, breast_cancer_logistic, from_jax, least_squares, logistic_regression, quadratic,
-                       rosenbrock)
+from .primal_dual import chambolle_pock, chambolle_pock_jax, operator_norm
+from .problems import (Problem, breast_cancer_logistic, from_jax, least_squares as least_squares_problem,
+                       logistic_regression, quadratic, rosenbrock)
+from .prox import (project_box, project_l1_ball, project_l2_ball, project_linf_ball, project_nonneg,
+                   project_simplex, prox_conjugate, prox_elastic_net, prox_group_l2, prox_l1, prox_l2, prox_nuclear,
+                   prox_sq_l2)
+from .proximal import fista, fista_jax, gradient_mapping, ista, ista_jax
+from .quasi_newton import bfgs, newton
 from .result import History, OptimizeResult
 from .runtime import by_scale, device_info, enable_x64, environment_summary, get_scale, headline, rng
+from .spectrum import extreme_eigenvalues, hvp_matvec, lanczos, power_iteration
+from .splitting import admm, admm_jax, admm_lasso, admm_lasso_jax
+from .subgradient import subgradient_method, subgradient_method_jax
+from .trust_region import cauchy_point, dogleg, steihaug_cg, trust_region
+from .tv import psnr, rof_admm, rof_chambolle_pock, rof_fista_dual
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
-    "benchmarks", "checks", "datasets", "drivers", "first_order", "plotting", "problems", "result", "runtime",
+    # modules
+    "benchmarks", "cg", "checks", "composite", "datasets", "derivatives", "drivers", "first_order", "landscape",
+    "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting", "primal_dual",
+    "problems", "prox", "proximal", "quasi_newton", "result", "runtime", "spectrum", "splitting", "subgradient",
+    "trust_region", "tv",
+    # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "check_close", "check_true",
     "fetch", "load_bundled",
-    "GDState", "gd_init", "gd_step", "gradient_descent", "gradient_descent_jax",
     "plot_contours", "plot_convergence", "plot_performance_profile", "plot_theory", "save_figure", "set_style",
-    "Problem", "breast_cancer_logistic", "from_jax", "least_squares", "logistic_regression", "quadratic",
+    "Problem", "breast_cancer_logistic", "from_jax", "least_squares_problem", "logistic_regression", "quadratic",
     "rosenbrock",
     "History", "OptimizeResult",
     "by_scale", "device_info", "enable_x64", "environment_summary", "get_scale", "headline", "rng",
+    # week 1
+    "directional_fd", "fd_error_curve", "finite_difference_gradient", "gradient_check",
+    "extreme_eigenvalues", "hvp_matvec", "lanczos", "power_iteration",
+    "hessian_matvec", "interpolate", "interpolation_barrier", "random_direction", "slice_1d", "slice_2d",
+    # week 2
+    "GDState", "gd_init", "gd_step", "gradient_descent", "gradient_descent_jax", "gradient_descent_armijo",
+    "gradient_descent_armijo_jax", "gradient_descent_wolfe",
+    "WolfeResult", "backtracking", "strong_wolfe",
+    "heavy_ball", "heavy_ball_jax", "nesterov", "nesterov_jax", "nesterov_momentum", "nesterov_momentum_jax",
+    "nesterov_strongly_convex", "nesterov_strongly_convex_jax",
+    "fletcher_reeves", "linear_cg", "nonlinear_cg", "polak_ribiere_plus",
+    "bfgs", "newton", "lbfgs", "lbfgs_jax",
+    "cauchy_point", "dogleg", "steihaug_cg", "trust_region",
+    "NLSProblem", "gauss_newton", "gauss_newton_jax", "nls_from_jax", "levenberg_marquardt",
+    "levenberg_marquardt_jax", "lre", "nist_problem",
+    # week 3
+    "project_box", "project_l1_ball", "project_l2_ball", "project_linf_ball", "project_nonneg", "project_simplex",
+    "prox_conjugate", "prox_elastic_net", "prox_group_l2", "prox_l1", "prox_l2", "prox_nuclear", "prox_sq_l2",
+    "elastic_net", "group_lasso", "lasso", "lasso_lam_max", "sparse_regression",
+    "subgradient_method", "subgradient_method_jax", "fista", "fista_jax", "gradient_mapping", "ista", "ista_jax",
+    "admm", "admm_jax", "admm_lasso", "admm_lasso_jax", "chambolle_pock", "chambolle_pock_jax", "operator_norm",
+    "psnr", "rof_admm", "rof_chambolle_pock", "rof_fista_dual",
 ]
