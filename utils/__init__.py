@@ -14,7 +14,10 @@ Week 1: ``derivatives`` (finite differences, gradient checks), ``spectrum`` (pow
 ``landscape`` (loss-landscape slices). Week 2: ``first_order``, ``linesearch``, ``momentum``, ``cg``,
 ``quasi_newton``, ``lbfgs``, ``trust_region``, ``least_squares``, ``levenberg_marquardt``, ``nist``.
 Week 3: ``prox``, ``composite``, ``subgradient``, ``proximal``, ``splitting``, ``primal_dual``, ``tv``.
-Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``.
+Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
+function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
+``utils.levenberg_marquardt.levenberg_marquardt``,
+``utils.least_squares.gauss_newton`` (the linear least-squares problem is ``utils.least_squares_problem``).
 """
 from . import (benchmarks, cg, checks, composite, datasets, derivatives, drivers, first_order, landscape, lbfgs,
                least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems, prox,
@@ -28,9 +31,7 @@ from .derivatives import directional_fd, fd_error_curve, finite_difference_gradi
 from .first_order import (GDState, gd_init, gd_step, gradient_descent, gradient_descent_armijo,
                           gradient_descent_armijo_jax, gradient_descent_jax, gradient_descent_wolfe)
 from .landscape import hessian_matvec, interpolate, interpolation_barrier, random_direction, slice_1d, slice_2d
-from .lbfgs import lbfgs, lbfgs_jax
 from .least_squares import NLSProblem, gauss_newton, gauss_newton_jax, nls_from_jax
-from .levenberg_marquardt import levenberg_marquardt, levenberg_marquardt_jax
 from .linesearch import WolfeResult, backtracking, strong_wolfe
 from .momentum import (heavy_ball, heavy_ball_jax, nesterov, nesterov_jax, nesterov_momentum, nesterov_momentum_jax,
                        nesterov_strongly_convex, nesterov_strongly_convex_jax)
@@ -50,7 +51,7 @@ from .runtime import by_scale, device_info, enable_x64, environment_summary, get
 from .spectrum import extreme_eigenvalues, hvp_matvec, lanczos, power_iteration
 from .splitting import admm, admm_jax, admm_lasso, admm_lasso_jax
 from .subgradient import subgradient_method, subgradient_method_jax
-from .trust_region import cauchy_point, dogleg, steihaug_cg, trust_region
+from .trust_region import cauchy_point, dogleg, steihaug_cg
 from .tv import psnr, rof_admm, rof_chambolle_pock, rof_fista_dual
 
 __version__ = "0.2.0"
@@ -81,10 +82,9 @@ __all__ = [
     "heavy_ball", "heavy_ball_jax", "nesterov", "nesterov_jax", "nesterov_momentum", "nesterov_momentum_jax",
     "nesterov_strongly_convex", "nesterov_strongly_convex_jax",
     "fletcher_reeves", "linear_cg", "nonlinear_cg", "polak_ribiere_plus",
-    "bfgs", "newton", "lbfgs", "lbfgs_jax",
-    "cauchy_point", "dogleg", "steihaug_cg", "trust_region",
-    "NLSProblem", "gauss_newton", "gauss_newton_jax", "nls_from_jax", "levenberg_marquardt",
-    "levenberg_marquardt_jax", "lre", "nist_problem",
+    "bfgs", "newton",
+    "cauchy_point", "dogleg", "steihaug_cg",
+    "NLSProblem", "gauss_newton", "gauss_newton_jax", "nls_from_jax", "lre", "nist_problem",
     # week 3
     "project_box", "project_l1_ball", "project_l2_ball", "project_linf_ball", "project_nonneg", "project_simplex",
     "prox_conjugate", "prox_elastic_net", "prox_group_l2", "prox_l1", "prox_l2", "prox_nuclear", "prox_sq_l2",
