@@ -237,3 +237,17 @@ def test_gd_line_search_drivers_stop_on_nan_and_validate():
 def test_gd_wolfe_callback_stops():
     res = gradient_descent_wolfe(rosenbrock(2), maxiter=100, gtol=0.0, callback=lambda r: r.nit == 3)
     assert res.status == 99 and res.nit == 3
+
+
+@pytest.mark.parametrize("solver", ["armijo", "wolfe"])
+def test_gd_line_search_stops_with_status_2_when_f_stops_changing(solver):
+    """With gtol = 0 the gradient test can never pass; once f no longer changes above rounding, the searches
+    fail and the run stops with scipy's status 2 instead of burning evaluations until maxiter."""
+    from utils.first_order import gradient_descent_armijo, gradient_descent_wolfe
+    from utils.problems import quadratic
+
+    p = quadratic(n=20, mu=1.0, L=50.0, seed=0)
+    gd = gradient_descent_armijo if solver == "armijo" else gradient_descent_wolfe
+    res = gd(p, gtol=0.0, maxiter=20_000)
+    assert res.status == 2 and not res.success and res.nit < 20_000
+    assert res.fun - p.f_star < 1e-12 * max(1.0, abs(p.f_star))

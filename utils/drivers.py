@@ -18,10 +18,10 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .result import CALLBACK, MAXITER, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
+from .result import CALLBACK, MAXITER, NO_PROGRESS, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
 
 __all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_positive", "validate_nonnegative",
-           "validate_unit", "validate_maxiter", "while_loop", "jax_trace_count", "clear_jax_cache"]
+           "validate_unit", "validate_maxiter", "while_loop", "run_until_stall", "jax_trace_count", "clear_jax_cache"]
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -238,6 +238,29 @@ def _compiled(args):
         while len(_COMPILED) > _CACHE_SIZE:
             _COMPILED.popitem(last=False)
     return _COMPILED[key]
+
+
+def run_until_stall(step, state, problem, hparams=(), *, stalled, maxiter=1000, gtol=1e-8, callback=None,
+                    record_x=None):
+    """:func:`run`, plus status 2 (``NO_PROGRESS``, scipy's "precision loss") as soon as ``stalled(prev, new)``
+    says a step made no acceptable progress — typically a line search that found no acceptable α because f
+    no longer changes above rounding. Returns ``(result, final_state)``; the final state carries what the
+    result does not (an inverse-Hessian approximation, counters)."""
+    last, stop = [state], [False]
+
+    def wrapped(s, *h):
+        new = step(s, *h)
+        stop[0], last[0] = bool(stalled(s, new)), new
+        return new
+
+    def cb(r):
+        return True if stop[0] else (callback(r) if callback is not None else False)
+
+    res = run(wrapped, state, problem, hparams, maxiter=maxiter, gtol=gtol, callback=cb, record_x=record_x)
+    if res.status == CALLBACK and stop[0]:
+        res.status, res.success = NO_PROGRESS, False
+        res.message = f"No further progress: the line search found no acceptable step at iteration {res.nit}."
+    return res, last[0]
 
 
 def run_jax(step, state0, problem, hparams=(), *, maxiter=1000, gtol=1e-8, record_x=None):

@@ -17,34 +17,17 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.linalg import cho_solve
 
-from .drivers import run, validate_maxiter, validate_positive, validate_unit, validate_x0
+from .drivers import run_until_stall, validate_maxiter, validate_positive, validate_unit, validate_x0
 from .linesearch import backtracking, strong_wolfe
-from .result import CALLBACK, NO_PROGRESS
 
 __all__ = ["shifted_cholesky", "newton", "bfgs_update", "BFGSState", "bfgs_init", "bfgs_step", "bfgs", "wolfe_search"]
 _EPS = np.finfo(float).eps
 
 
-# ------------------------------------------------------------------------------------------ shared plumbing
 def _drive(step, state, problem, hparams, maxiter, gtol, callback, record_x):
-    """:func:`utils.drivers.run`, plus status 2 when a line search fails (a finite step, but no acceptable α),
-    and the final state (for ``hess_inv``, counters)."""
-    last = [state]
-
-    def wrapped(s, *h):
-        last[0] = step(s, *h)
-        return last[0]
-
-    def cb(r):
-        if not last[0].ls_ok:
-            return True
-        return callback(r) if callback is not None else False
-
-    res = run(wrapped, state, problem, hparams, maxiter=maxiter, gtol=gtol, callback=cb, record_x=record_x)
-    if res.status == CALLBACK and not last[0].ls_ok:
-        res.status, res.success = NO_PROGRESS, False
-        res.message = f"Line search failed to find an acceptable step at iteration {res.nit}."
-    return res, last[0]
+    """:func:`utils.drivers.run_until_stall`, stopping with status 2 when the step's line search failed."""
+    return run_until_stall(step, state, problem, hparams, stalled=lambda old, new: not new.ls_ok, maxiter=maxiter,
+                           gtol=gtol, callback=callback, record_x=record_x)
 
 
 def wolfe_search(c1=1e-4, c2=0.9):
