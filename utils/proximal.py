@@ -102,14 +102,19 @@ def _ista_bt(state, problem, rho):
     return ista_step(state, problem, rho)
 
 
+def _eta(problem, eta, hint):
+    """The step η: ``eta`` if given, else 1/L; ``ValueError`` when neither is available or η ≤ 0."""
+    if eta is None:
+        if problem.L is None:
+            raise ValueError(f"eta=None means η = 1/L, but the problem has no L: {hint}")
+        eta = 1.0 / problem.L
+    return validate_positive("eta", eta)
+
+
 def _ista_setup(problem, x0, eta, backtracking, rho):
     view = _composite_view(problem)
     x0 = validate_x0(problem, x0)
-    if eta is None:
-        if problem.L is None:
-            raise ValueError("eta=None means η = 1/L, but the problem has no L: pass eta or backtracking=True")
-        eta = 1.0 / problem.L
-    eta = validate_positive("eta", eta)
+    eta = _eta(problem, eta, "pass eta or backtracking=True")
     if backtracking and not 0 < rho < 1:
         raise ValueError(f"rho must be in (0, 1), got {rho!r}")
     return view, x0, eta, (rho if backtracking else None)
@@ -193,11 +198,7 @@ _FISTA_STEPS: dict = {None: fista_step}
 def _fista(problem, x0, eta, restart):
     view = _composite_view(problem)
     x0 = validate_x0(problem, x0)
-    if eta is None:
-        if problem.L is None:
-            raise ValueError("eta=None means η = 1/L, but the problem has no L: pass eta")
-        eta = 1.0 / problem.L
-    eta = validate_positive("eta", eta)
+    eta = _eta(problem, eta, "pass eta")
     if restart is not None and not callable(restart):
         raise ValueError(f"restart must be None or a function (x, x_new, y) -> bool, got {restart!r}")
     if restart not in _FISTA_STEPS:
