@@ -214,7 +214,7 @@ def _bfgs_states(p, gtol):
         states.append(qn.bfgs_step(s, *h))
         return states[-1]
 
-    run(step, qn.bfgs_init(p.x0, p), p, (qn.wolfe_search(), True), maxiter=300, gtol=gtol)
+    run(step, qn.bfgs_init(p.x0, p), p, (qn.wolfe_line_search(), True), maxiter=300, gtol=gtol)
     return states
 
 

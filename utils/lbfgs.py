@@ -17,7 +17,7 @@ import numpy as np
 
 from .drivers import run_jax, validate_maxiter, validate_unit, validate_x0, while_loop
 from .problems import xp
-from .quasi_newton import _drive, wolfe_search
+from .quasi_newton import _drive, wolfe_line_search
 
 __all__ = ["two_loop", "lbfgs", "two_loop_ring", "LBFGSRing", "lbfgs_ring_init", "lbfgs_ring_step", "weak_wolfe",
            "lbfgs_jax"]
@@ -97,7 +97,7 @@ def lbfgs(problem, x0=None, *, memory=10, c1=1e-4, c2=0.9, line_search=None, max
         raise ValueError(f"need 0 < c1 < c2 < 1, got c1={c1!r}, c2={c2!r}")
     if line_search is not None and not callable(line_search):
         raise ValueError(f"line_search must be a function, got {line_search!r}")
-    ls = wolfe_search(c1, c2) if line_search is None else line_search
+    ls = wolfe_line_search(c1, c2) if line_search is None else line_search
     s0 = LBFGSState(x0, np.asarray(problem.grad(x0)), float(problem.f(x0)), 0, 1, 1, (), (), 0, True)
     res, last = _drive(_lbfgs_step, s0, problem, (ls, memory), maxiter, gtol, callback, record_x)
     res.nskip = int(last.nskip)

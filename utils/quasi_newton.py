@@ -2,10 +2,10 @@
 
 * :func:`newton` — damped Newton with Armijo backtracking; an indefinite Hessian is shifted by τI (N&W Alg. 3.3).
 * :func:`bfgs` — BFGS on the inverse-Hessian approximation H_k with a strong Wolfe line search (N&W Alg. 6.1).
-* :func:`wolfe_search` — :func:`utils.linesearch.strong_wolfe` in the ``line_search`` form :func:`bfgs` takes.
+* :func:`wolfe_line_search` — :func:`utils.linesearch.strong_wolfe` in the ``line_search`` form :func:`bfgs` takes.
 
 The limited-memory variant, L-BFGS (the two-loop recursion, a list reference and a jit-able ring buffer), is in
-the sibling module :mod:`utils.lbfgs`, which reuses this module's driver glue and :func:`wolfe_search`.
+the sibling module :mod:`utils.lbfgs`, which reuses this module's driver glue and :func:`wolfe_line_search`.
 
 Throughout, s_k = x_{k+1} − x_k, y_k = ∇f_{k+1} − ∇f_k, ρ_k = 1/(y_kᵀs_k). A pair is used only when
 y_kᵀs_k > ε·y_kᵀy_k (ε = machine epsilon, the rule of L-BFGS-B), else the update is skipped and counted.
@@ -20,7 +20,7 @@ from scipy.linalg import cho_solve
 from .drivers import run_until_stall, validate_maxiter, validate_positive, validate_unit, validate_x0
 from .linesearch import backtracking, strong_wolfe
 
-__all__ = ["shifted_cholesky", "newton", "bfgs_update", "BFGSState", "bfgs_init", "bfgs_step", "bfgs", "wolfe_search"]
+__all__ = ["shifted_cholesky", "newton", "bfgs_update", "BFGSState", "bfgs_init", "bfgs_step", "bfgs", "wolfe_line_search"]
 _EPS = np.finfo(float).eps
 
 
@@ -30,7 +30,7 @@ def _drive(step, state, problem, hparams, maxiter, gtol, callback, record_x):
                            gtol=gtol, callback=callback, record_x=record_x)
 
 
-def wolfe_search(c1=1e-4, c2=0.9):
+def wolfe_line_search(c1=1e-4, c2=0.9):
     """:func:`utils.linesearch.strong_wolfe` as a ``line_search(f, grad, x, d, fx, gx)`` for :func:`bfgs_step`."""
     def line_search(f, grad, x, d, fx, gx):
         return strong_wolfe(f, grad, x, d, fx=fx, gx=gx, c1=c1, c2=c2)
@@ -197,7 +197,7 @@ def bfgs(problem, x0=None, *, H0=None, c1=1e-4, c2=0.9, line_search=None, maxite
             raise ValueError("H0 must be positive definite") from None
     if line_search is not None and not callable(line_search):
         raise ValueError(f"line_search must be a function, got {line_search!r}")
-    ls = wolfe_search(c1, c2) if line_search is None else line_search
+    ls = wolfe_line_search(c1, c2) if line_search is None else line_search
     res, last = _drive(bfgs_step, bfgs_init(x0, problem, H0), problem, (ls, H0 is None), maxiter, gtol, callback, record_x)
     res.hess_inv, res.nskip = last.H, int(last.nskip)
     return res
