@@ -13,30 +13,120 @@ on ``‖g‖ ≤ gtol``, the iteration budget, non-finite values, the callback, 
 from __future__ import annotations
 
 import math
+import sys
 import time
+import weakref
 from collections import OrderedDict
 
 import numpy as np
 
 from .result import CALLBACK, MAXITER, NO_PROGRESS, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
 
-__all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_positive", "validate_nonnegative",
+__all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_problem", "validate_callback", "validate_positive",
+           "validate_nonnegative",
            "validate_unit", "validate_maxiter", "while_loop", "run_until_stall", "jax_trace_count", "clear_jax_cache"]
 
 
 # ------------------------------------------------------------------------------------------------ validation
+_CHECKED: "weakref.WeakSet" = weakref.WeakSet()     # problems whose f and grad passed the first-evaluation check
+
+
+def _solver_name() -> str:
+    """The public ``utils`` function that called the validator (``utils.gradient_descent``), for messages."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name, module = frame.f_code.co_name, frame.f_globals.get("__name__", "")
+        if module.startswith("utils.") and module != __name__ and not name.startswith("_") and name != "<module>":
+            return f"utils.{name}"
+        frame = frame.f_back
+    return "this solver"
+
+
+def validate_problem(problem):
+    """``problem`` must be a :class:`utils.Problem` (or a :class:`utils.NLSProblem`) with callable oracles,
+    else ``TypeError`` saying what was passed and how to build one."""
+    from .least_squares import NLSProblem
+    from .problems import Problem
+
+    who = _solver_name()
+    if isinstance(problem, NLSProblem):
+        oracles = ("residual", "jac")
+    elif isinstance(problem, Problem):
+        oracles = ("f", "grad")
+    else:
+        got = "a function" if callable(problem) else f"a {type(problem).__module__}.{type(problem).__qualname__}"
+        raise TypeError(f"{who} expects a utils.Problem as its first argument, got {got}; build one with "
+                        "utils.from_jax(f, x0) (gradient by autodiff) or utils.Problem(name=..., f=..., grad=..., "
+                        "x0=...)")
+    for name in oracles:
+        if not callable(getattr(problem, name)):
+            raise TypeError(f"{who} needs problem.{name}, a function of x, but problem {problem.name!r} has "
+                            f"{name}={getattr(problem, name)!r}; pass {name}=... to the problem, or build it with "
+                            "utils.from_jax(f, x0), which differentiates f")
+    return problem
+
+
+def _check_first_evaluation(problem, x0, who):
+    """f(x0) must be a scalar and grad(x0) shaped like x0 (checked once per problem)."""
+    from .least_squares import NLSProblem
+
+    if problem in _CHECKED:
+        return
+    try:
+        with np.errstate(all="ignore"):
+            if isinstance(problem, NLSProblem):
+                r, J = problem.residual(x0), problem.jac(x0)
+                out = [("residual(x0)", np.shape(r), "a vector of shape (m,)", np.ndim(r) == 1),
+                       ("jac(x0)", np.shape(J), f"shape (m, {x0.size}) with m = len(residual(x0))",
+                        np.shape(J) == (np.size(r), x0.size))]
+            else:
+                fx, g = problem.f(x0), problem.grad(x0)
+                out = [("f(x0)", np.shape(fx), "a scalar (an objective is real-valued: sum its terms; a vector "
+                        "of residuals belongs in utils.NLSProblem)", np.ndim(fx) == 0),
+                       ("grad(x0)", np.shape(g), f"the shape of x0, {x0.shape}", np.shape(g) == x0.shape)]
+    except Exception:          # an oracle that fails on a NumPy x0 is left to the solver's own evaluation
+        return
+    for what, shape, expected, ok in out:
+        if not ok:
+            raise ValueError(f"{who}: problem {problem.name!r} has {what} of shape {shape}, expected {expected}")
+    _CHECKED.add(problem)
+
+
 def validate_x0(problem, x0) -> np.ndarray:
-    """``x0`` (or ``problem.x0`` when None) as a float array; ``ValueError`` on a shape mismatch or NaN/inf."""
-    x0 = np.array(problem.x0 if x0 is None else x0, dtype=float)
+    """``x0`` (or ``problem.x0`` when None) as a float array; ``ValueError`` on a shape mismatch or NaN/inf.
+
+    Also checks the problem itself (:func:`validate_problem`) and, once per problem, that f(x0) is a scalar
+    and grad(x0) has the shape of x0 (``ValueError`` naming the oracle), so a wrong oracle fails here and not
+    deep inside an algorithm."""
+    validate_problem(problem)
+    who = _solver_name()
+    try:
+        x0 = np.array(problem.x0 if x0 is None else x0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: x0 must be an array of shape {np.shape(problem.x0)}, got {x0!r}") from None
     if x0.shape != np.shape(problem.x0):
-        raise ValueError(f"x0 has shape {x0.shape}, but problem {problem.name!r} expects {np.shape(problem.x0)}")
+        hint = ("; hyperparameters are keyword-only: pass a step size by name (eta=..., alpha0=...), not as the "
+                "second positional argument, which is x0") if x0.ndim == 0 else ""
+        raise ValueError(f"x0 has shape {x0.shape}, but problem {problem.name!r} expects {np.shape(problem.x0)}"
+                         f"{hint}")
     if not np.all(np.isfinite(x0)):
         raise ValueError(f"x0 must be finite, got {x0}")
+    _check_first_evaluation(problem, x0, who)
     return x0
+
+
+def validate_callback(callback):
+    """``callback`` must be None or a function of the intermediate ``OptimizeResult``, else ``TypeError``."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{_solver_name()}: callback must be None or a function callback(intermediate_result), "
+                        f"got {callback!r}")
+    return callback
 
 
 def _scalar(name: str, value, positive: bool) -> float:
     kind = "positive" if positive else "non-negative"
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be a {kind} number, got {type(value).__name__} {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -115,6 +205,7 @@ def run(step, state, problem, hparams=(), *, maxiter=1000, gtol=1e-8, callback=N
     """
     maxiter = validate_maxiter(maxiter)
     gtol = validate_nonnegative("gtol", gtol)
+    validate_callback(callback)
     record_x = np.size(state.x) <= 100 if record_x is None else record_x
     with np.errstate(over="ignore", invalid="ignore"):   # non-finite values are reported, not warned about
         return _loop(step, state, problem, hparams, maxiter, gtol, callback, record_x)
@@ -246,6 +337,7 @@ def run_until_stall(step, state, problem, hparams=(), *, stalled, maxiter=1000, 
     says a step made no acceptable progress — typically a line search that found no acceptable α because f
     no longer changes above rounding. Returns ``(result, final_state)``; the final state carries what the
     result does not (an inverse-Hessian approximation, counters)."""
+    validate_callback(callback)
     last, stop = [state], [False]
 
     def wrapped(s, *h):

@@ -49,6 +49,12 @@ class Problem:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if not callable(self.f):
+            raise TypeError(f"Problem {self.name!r}: f must be a function x -> f(x) (a scalar), got {self.f!r}")
+        for name in ("grad", "hess", "hvp", "prox", "project"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise TypeError(f"Problem {self.name!r}: {name} must be None or a function, got {value!r}")
         for name in ("x0", "x_star"):
             value = getattr(self, name)
             if value is not None:
