@@ -96,7 +96,7 @@ def test_numpy_and_jax_iterates_agree(name, make):
 def test_nesterov_momentum_matches_torch_and_optax_step_by_step():
     import jax.numpy as jnp
     import optax
-    import torch
+    torch = pytest.importorskip("torch")
 
     eta, beta, K = 0.05, 0.8, 25
     ours = nesterov_momentum(HAND, eta=eta, beta=beta, maxiter=K, gtol=0.0, record_x=True).history.x
@@ -135,7 +135,7 @@ def test_nesterov_momentum_is_classical_nesterov_at_the_lookahead_point():
 
 
 def test_heavy_ball_matches_torch_sgd_momentum():
-    import torch
+    torch = pytest.importorskip("torch")
 
     eta, beta, K = 0.05, 0.8, 25
     ours = heavy_ball(HAND, eta=eta, beta=beta, maxiter=K, gtol=0.0, record_x=True).history.x
