@@ -69,14 +69,50 @@ def test_backtracking_bad_parameters(kwargs, name):
         backtracking(HAND.f, x, HAND.f(x), HAND.grad(x), -HAND.grad(x), **kwargs)
 
 
-def test_backtracking_and_wolfe_reject_ascent_directions():
+def test_backtracking_and_wolfe_reject_ascent_and_orthogonal_directions():
     x = np.ones(2)
     with pytest.raises(ValueError, match="descent"):
-        backtracking(HAND.f, x, HAND.f(x), HAND.grad(x), HAND.grad(x))
-    with pytest.raises(ValueError, match="descent"):
-        strong_wolfe(HAND.f, HAND.grad, x, np.array([1.0, -0.1]))       # gᵀd = 1 − 1 = 0
+        backtracking(HAND.f, x, HAND.f(x), HAND.grad(x), HAND.grad(x))         # true ascent
+    ortho = np.array([1.0, -0.1])      # gᵀd = 1 − 10·0.1 = 0 exactly; computed as 0.0 or −5.55e-17 (FMA)
+    for search in (lambda d: backtracking(HAND.f, x, HAND.f(x), HAND.grad(x), d),
+                   lambda d: strong_wolfe(HAND.f, HAND.grad, x, d)):
+        for d in (ortho, -ortho, ortho * 1e8, ortho * 1e-8):
+            with pytest.raises(ValueError, match="descent"):
+                search(d)
     with pytest.raises(ValueError, match="c1"):
         strong_wolfe(HAND.f, HAND.grad, x, -HAND.grad(x), c1=0.5, c2=0.4)
+
+
+def test_is_descent_is_an_angle_test_independent_of_rounding():
+    g = np.array([1.0, 10.0])
+    d_perp = np.array([10.0, -1.0]) / np.sqrt(101.0)                   # exactly orthogonal, unit length
+    u_g = g / np.linalg.norm(g)
+    # The two values a dot product of an orthogonal pair can round to on different kernels: both rejected.
+    assert not ls.is_descent(g, np.array([1.0, -0.1]))
+    for slope in (0.0, -5.55e-17, 5.55e-17):
+        assert not ls.is_descent(np.array([slope, 1.0]), np.array([1.0, 0.0]))
+    # Boundary on purpose: cos∠(g, d) = −c for c well above and well below the default ε = n·u = 2.2e-16.
+    for c, expected in [(1e-3, True), (1e-10, True), (1e-14, True), (1e-17, False), (0.0, False)]:
+        d = -c * u_g + np.sqrt(1.0 - c * c) * d_perp
+        assert bool(ls.is_descent(g, d)) is expected, c
+        assert bool(ls.is_descent(g, -d)) is False
+    # ε is an argument: a wider cone rejects a shallow descent direction the default accepts.
+    d = -1e-3 * u_g + np.sqrt(1 - 1e-6) * d_perp
+    assert ls.is_descent(g, d) and not ls.is_descent(g, d, eps=1e-2)
+    # Scale invariance: the test depends on the angle only.
+    assert ls.is_descent(1e-50 * g, 1e50 * d) and ls.is_descent(1e50 * g, 1e-50 * d)
+    with pytest.raises(ValueError, match="descent_eps"):
+        backtracking(HAND.f, np.ones(2), HAND.f(np.ones(2)), g, -g, descent_eps=-1.0)
+
+
+def test_is_descent_runs_under_jit():
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    f = jax.jit(ls.is_descent)
+    assert bool(f(jnp.array([1.0, 10.0]), jnp.array([-1.0, 0.0])))
+    assert not bool(f(jnp.array([1.0, 10.0]), jnp.array([1.0, -0.1])))
 
 
 # ------------------------------------------------------------------------------------------- strong Wolfe
@@ -124,9 +160,12 @@ def test_strong_wolfe_on_a_quadratic_equals_exact_minimizer_when_c2_small():
     x = np.ones(6)
     d = -p.grad(x)
     exact = (d @ d) / (d @ p.info["A"] @ d)
-    r = strong_wolfe(p.f, p.grad, x, d, alpha0=10 * exact, c2=1e-3)
+    # ᾱ = 4α* puts α* at 25% of the bracket [0, ᾱ], well inside the 10% safeguard. (ᾱ = 10α* would put
+    # it exactly on the safeguard's edge, where the last bit of rounding decides between the quadratic
+    # step and bisection: a test that passes or fails with the machine's BLAS.)
+    r = strong_wolfe(p.f, p.grad, x, d, alpha0=4 * exact, c2=1e-3)
     assert r.success and r.alpha == pytest.approx(exact, rel=1e-10)
-    assert (r.nfev, r.njev) == (3, 2)           # f: x, x + α₀d, x + α*d; ∇f: x, x + α*d
+    assert (r.nfev, r.njev) == (3, 2)           # f: x, x + ᾱd, x + α*d; ∇f: x, x + α*d
 
 
 def test_strong_wolfe_extrapolates_a_step_that_is_only_too_short():

@@ -14,6 +14,7 @@ import numpy as np
 
 from .drivers import run, validate_maxiter, validate_nonnegative
 from .first_order import _check_ls, wolfe_search
+from .linesearch import is_descent
 from .result import CALLBACK, MAXITER, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
 
 __all__ = ["linear_cg", "nonlinear_cg", "fletcher_reeves", "polak_ribiere_plus", "NCGState", "ncg_init",
@@ -142,7 +143,7 @@ def ncg_step(s: NCGState, problem, beta_rule, alpha0, c1, c2, maxls) -> NCGState
     """x_{k+1} = x_k + α_k d_k (strong Wolfe), d_{k+1} = −g_{k+1} + β_{k+1} d_k, reset to −g_{k+1} if not descent."""
     alpha, f, g, nf, ng, ok = wolfe_search(problem, s.x, s.f, s.f_prev, s.g, s.d, alpha0, c1, c2, maxls)
     d = -g + beta_rule(g, s.g, s.d) * s.d
-    restart = not float(g @ d) < 0
+    restart = not bool(is_descent(g, d))
     return NCGState(x=s.x + alpha * s.d, f=f, f_prev=s.f, g=g, d=-g if restart else d, k=s.k + 1,
                     nfev=s.nfev + nf, njev=s.njev + ng, restarts=s.restarts + restart, fails=s.fails + (not ok))
 

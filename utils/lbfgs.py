@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .linesearch import is_descent
 from .drivers import run_jax, validate_maxiter, validate_unit, validate_x0, while_loop
 from .problems import xp
 from .quasi_newton import _drive, wolfe_line_search
@@ -53,7 +54,7 @@ class LBFGSState(NamedTuple):
 def _lbfgs_step(s, problem, line_search, m):
     gamma = (s.S[-1] @ s.Y[-1]) / (s.Y[-1] @ s.Y[-1]) if s.S else 1.0       # N&W eq. 7.20
     d = -two_loop(s.g, s.S, s.Y, gamma)
-    if not s.g @ d < 0:
+    if not is_descent(s.g, d):
         d = -s.g
     alpha, f_new, g_new, nf, nj, ok = line_search(problem.f, problem.grad, s.x, d, s.f, s.g)
     x, g = s.x + alpha * d, np.asarray(g_new)
@@ -203,7 +204,7 @@ def lbfgs_ring_step(s: LBFGSRing, problem, c1, c2, ls_maxiter) -> LBFGSRing:
     """One L-BFGS iteration with the weak Wolfe search :func:`weak_wolfe` (ᾱ = 1); pure, NumPy or JAX."""
     ns, m = xp(s.x), s.S.shape[0]
     d = -two_loop_ring(s.g, s.S, s.Y, s.rho, s.head, s.count, s.gamma)
-    d = ns.where(s.g @ d < 0, d, -s.g)
+    d = ns.where(is_descent(s.g, d), d, -s.g)
     alpha, f_new, g, nf, nj, _ = weak_wolfe(problem.f, problem.grad, s.x, d, s.f, s.g, c1=c1, c2=c2,
                                             maxiter=ls_maxiter)
     x = s.x + alpha * d

@@ -18,8 +18,40 @@ import numpy as np
 from .drivers import validate_positive, validate_unit, while_loop
 from .problems import xp
 
-__all__ = ["backtracking", "strong_wolfe", "WolfeResult"]
+__all__ = ["is_descent", "backtracking", "strong_wolfe", "WolfeResult"]
 
+
+def is_descent(g, d, eps=None):
+    r"""Is d a descent direction at a point with gradient g?  The angle test  gᵀd < −ε‖g‖‖d‖.
+
+    A sign test ``gᵀd < 0`` is not decidable in floating point: the computed dot product obeys
+    |fl(gᵀd) − gᵀd| ≤ γ_n |g|ᵀ|d| ≤ γ_n ‖g‖‖d‖ with γ_n = nu/(1 − nu) ≈ n·u (Higham 2002, §3.1; u the unit
+    roundoff of the dtype, n the dimension), and whether the machine fuses multiply and add moves the
+    result inside that band. With g = (1, 10), d = (1, −0.1) the exact gᵀd is 0, and a BLAS kernel with FMA
+    returns −5.55e-17 where one without returns 0.0. So a direction is accepted only when cos∠(g, d) < −ε,
+    the angle condition of Zoutendijk's theorem (Nocedal & Wright 2006, eq. 3.12): below ε = n·u the sign of
+    the computed gᵀd carries no information. Works on NumPy arrays and on JAX arrays under ``jit``
+    (returns a boolean array there).
+
+    Symbols ↔ arguments: g = ``g``, d = ``d``, ε = ``eps`` (default ``None`` means n·u, u from g's dtype).
+
+    >>> import numpy as np
+    >>> bool(is_descent(np.array([1.0, 10.0]), np.array([-1.0, 0.0]))), bool(is_descent(np.array([1.0, 10.0]), np.array([1.0, -0.1])))
+    (True, False)
+    """
+    ns = xp(g)
+    if eps is None:
+        eps = g.size * float(np.finfo(g.dtype).eps) / 2.0
+    return g @ d < -eps * ns.linalg.norm(g) * ns.linalg.norm(d)
+
+
+def _check_descent(g, d, eps):
+    if eps is not None and not (math.isfinite(float(eps)) and float(eps) >= 0):
+        raise ValueError(f"descent_eps must be a finite number ≥ 0, got {eps!r}")
+    if not bool(is_descent(g, d, eps)):
+        c = float(g @ d) / max(float(np.linalg.norm(g) * np.linalg.norm(d)), np.finfo(float).tiny)
+        raise ValueError(f"d is not a descent direction: gᵀd = {float(g @ d):g}, cos∠(g, d) = {c:.3g} is not "
+                         f"below −ε (the angle test of utils.linesearch.is_descent)")
 
 
 
@@ -41,7 +73,7 @@ def _armijo_core(f, x, fx, slope, d, alpha0, c1, rho, maxiter):
     return while_loop(cond, body, carry)
 
 
-def backtracking(f, x, fx, g, d, *, alpha0=1.0, c1=1e-4, rho=0.5, maxiter=50):
+def backtracking(f, x, fx, g, d, *, alpha0=1.0, c1=1e-4, rho=0.5, maxiter=50, descent_eps=None):
     r"""Armijo backtracking line search (Nocedal & Wright 2006, Alg. 3.1).
 
     Returns the largest α = ᾱρʲ (j = 0, 1, …, ``maxiter`` − 1) with the sufficient-decrease (Armijo) condition
@@ -53,8 +85,9 @@ def backtracking(f, x, fx, g, d, *, alpha0=1.0, c1=1e-4, rho=0.5, maxiter=50):
     the last (smallest) trial step is returned: check the condition on ``f_new`` to detect it.
 
     Symbols ↔ arguments: ᾱ = ``alpha0``, c₁ = ``c1`` (scipy ``c1``), ρ = ``rho``, x = ``x``,
-    f(x) = ``fx``, g = ∇f(x) = ``g``, d = ``d``. Raises ``ValueError`` when gᵀd ≥ 0 (``d`` is not a descent
-    direction) or a parameter is out of range (ᾱ > 0, c₁ ∈ (0, 1), ρ ∈ (0, 1), ``maxiter`` ≥ 1).
+    f(x) = ``fx``, g = ∇f(x) = ``g``, d = ``d``, ε = ``descent_eps``. Raises ``ValueError`` when ``d`` is not
+    a descent direction by the angle test gᵀd < −ε‖g‖‖d‖ of :func:`is_descent` (a sign test is not decidable
+    in floating point) or a parameter is out of range (ᾱ > 0, c₁ ∈ (0, 1), ρ ∈ (0, 1), ``maxiter`` ≥ 1).
 
     >>> import numpy as np
     >>> A = np.diag([1.0, 10.0]); f = lambda x: 0.5 * x @ A @ x
@@ -68,9 +101,8 @@ def backtracking(f, x, fx, g, d, *, alpha0=1.0, c1=1e-4, rho=0.5, maxiter=50):
     if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
         raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
     x, g, d = (np.asarray(v, dtype=float) for v in (x, g, d))
+    _check_descent(g, d, descent_eps)
     slope = float(g @ d)
-    if not slope < 0:
-        raise ValueError(f"d is not a descent direction: gᵀd = {slope:g} ≥ 0")
     alpha, f_new, nfev = _armijo_core(f, x, float(fx), slope, d, alpha0, c1, rho, int(maxiter))
     return float(alpha), float(f_new), int(nfev)
 
@@ -126,7 +158,8 @@ def _inside(a, a_lo, a_hi, frac):
     return left + frac * width <= a <= right - frac * width
 
 
-def strong_wolfe(f, grad, x, d, *, fx=None, gx=None, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, maxiter=30):
+def strong_wolfe(f, grad, x, d, *, fx=None, gx=None, alpha0=1.0, c1=1e-4, c2=0.9, alpha_max=1e10, maxiter=30,
+                 descent_eps=None):
     r"""Line search for a step satisfying the strong Wolfe conditions (Nocedal & Wright 2006, Alg. 3.5 + 3.6).
 
     .. math::  \phi(\alpha) \le \phi(0) + c_1\alpha\phi'(0), \qquad |\phi'(\alpha)| \le c_2|\phi'(0)|,
@@ -142,7 +175,8 @@ def strong_wolfe(f, grad, x, d, *, fx=None, gx=None, alpha0=1.0, c1=1e-4, c2=0.9
     Symbols ↔ arguments: ᾱ = ``alpha0``, c₁ = ``c1``, c₂ = ``c2`` (scipy ``line_search(c1, c2, amax)``;
     N&W suggest c₂ = 0.9 for (quasi-)Newton, 0.1 for nonlinear CG), α_max = ``alpha_max``; f(x), ∇f(x) are
     ``fx``, ``gx`` (computed, and counted, when None). ``maxiter`` bounds the trial steps. Requires
-    0 < c₁ < c₂ < 1 and gᵀd < 0 (else ``ValueError``).
+    0 < c₁ < c₂ < 1 and d a descent direction by the angle test gᵀd < −ε‖g‖‖d‖ of :func:`is_descent`,
+    ε = ``descent_eps`` (else ``ValueError``).
 
     Returns :class:`WolfeResult` ``(alpha, f_new, g_new, nfev, njev, success)``. On failure (``maxiter``
     trials, or α_max reached with φ still decreasing) ``success`` is False and ``alpha`` is the lowest
@@ -166,9 +200,8 @@ def strong_wolfe(f, grad, x, d, *, fx=None, gx=None, alpha0=1.0, c1=1e-4, c2=0.9
         fx, nfev = f(x), 1
     if gx is None:
         gx, njev = grad(x), 1
+    _check_descent(np.asarray(gx, dtype=float), d, descent_eps)
     phi0, dphi0 = float(fx), float(np.asarray(gx) @ d)
-    if not dphi0 < 0:
-        raise ValueError(f"d is not a descent direction: gᵀd = {dphi0:g} ≥ 0")
     calls = [nfev, njev, 0]                                # f calls, grad calls, trial steps
 
     def phi(a):

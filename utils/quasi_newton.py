@@ -18,7 +18,7 @@ import numpy as np
 from scipy.linalg import cho_solve
 
 from .drivers import run_until_stall, validate_maxiter, validate_positive, validate_unit, validate_x0
-from .linesearch import backtracking, strong_wolfe
+from .linesearch import backtracking, is_descent, strong_wolfe
 
 __all__ = ["shifted_cholesky", "newton", "bfgs_update", "BFGSState", "bfgs_init", "bfgs_step", "bfgs", "wolfe_line_search"]
 _EPS = np.finfo(float).eps
@@ -144,7 +144,7 @@ def bfgs_step(s: BFGSState, problem, line_search, scale_H0) -> BFGSState:
     """One BFGS iteration (pure; NumPy): d = −Hg, line search, then the update (or a counted skip).
     ``line_search(f, grad, x, d, fx, gx)``; ``scale_H0``: apply N&W eq. 6.20 before the first update."""
     d = -s.H @ s.g
-    if not s.g @ d < 0:                                      # rounding made H indefinite: restart from I
+    if not is_descent(s.g, d):                               # rounding made H indefinite: restart from I
         d, s = -s.g, s._replace(H=np.eye(s.x.size), nupdate=0)
     alpha, f_new, g_new, nf, nj, ok = line_search(problem.f, problem.grad, s.x, d, s.f, s.g)
     x, g = s.x + alpha * d, np.asarray(g_new)     # on failure: the best Armijo point found (α = 0: no move)
