@@ -119,13 +119,17 @@ def nesterov_sc_step(s: NesterovState, problem, eta, beta) -> NesterovState:
 
 def nesterov(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
     r"""Nesterov's accelerated gradient for convex L-smooth f, with the t_k sequence (Nesterov 1983;
-    in the form of Beck 2017, §10.7, FISTA with g = 0).
+    in the form of Beck 2017, §10.7: FISTA with h = 0).
 
     .. math::  x_{k+1} = y_k - \eta\nabla f(y_k),\quad t_{k+1} = \tfrac{1+\sqrt{1+4t_k^2}}{2},\quad
                y_{k+1} = x_{k+1} + \tfrac{t_k - 1}{t_{k+1}}(x_{k+1} - x_k),\qquad y_0 = x_0,\ t_0 = 1
 
-    i.e. β_k = (t_k − 1)/t_{k+1} (β₀ = 0). Symbols ↔ arguments: η = ``eta`` (take η = 1/L). With η = 1/L,
-    f(x_k) − f* ≤ 2L‖x₀ − x*‖²/(k + 1)² for k ≥ 1 (Beck 2017, Thm. 10.34).
+    i.e. β_k = (t_k − 1)/t_{k+1} (β₀ = 0, so y₁ = x₁): the course-wide convention of the week 1 lecture, §0.
+    Symbols ↔ arguments: η = ``eta`` (take η = 1/L). With η = 1/L,
+    f(x_k) − f* ≤ 2L‖x₀ − x*‖²/(k + 1)² for k ≥ 1 (Beck 2017, Thm. 10.34). If f is also μ-strongly convex,
+    the iterates still converge linearly, without knowing μ but also without the √κ speed-up (Li, Shi & Yuan,
+    SIAM J. Optim. 2024); on a quadratic with η = 1/L the tail rate is √(1 − μ/L)
+    (tests/test_fista_linear_rate.py measures it).
 
     >>> import numpy as np
     >>> from utils.problems import quadratic

@@ -1,14 +1,15 @@
-r"""Proximal gradient methods for composite problems F = f + g: ISTA, FISTA (with restart), the gradient mapping.
+r"""Proximal gradient methods for composite problems F = f + h: ISTA, FISTA (with restart), the gradient mapping.
 
 States, pure steps, and thin front-ends over the shared drivers (:func:`utils.drivers.run`,
 :func:`utils.drivers.run_jax`), as in :mod:`utils.first_order`. ``problem`` is a composite record
-(:mod:`utils.composite`): ``f``/``grad`` the smooth part, ``prox(v, eta)`` = prox_{ηg}(v), ``info["g"]`` (and
-optionally ``info["F"]``) the nonsmooth part. The drivers monitor F = f + g (``history.fun`` = F(x_k), compared
+(:mod:`utils.composite`): ``f``/``grad`` the smooth part f, ``prox(v, eta)`` = prox_{ηh}(v), ``info["g"]``
+(the record's key for h; optionally ``info["F"]``) the nonsmooth term h. The drivers monitor F = f + h
+(``history.fun`` = F(x_k), compared
 with ``problem.f_star`` = F*). The stationarity measure is the gradient mapping
 
-.. math::  G_\eta(x) = \big(x - \mathrm{prox}_{\eta g}(x - \eta\nabla f(x))\big)/\eta ,
+.. math::  G_\eta(x) = \big(x - \mathrm{prox}_{\eta h}(x - \eta\nabla f(x))\big)/\eta ,
 
-which is 0 exactly at minimizers of F and equals ∇f(x) when g = 0 (Beck 2017, ch. 10, "gradient mapping"):
+which is 0 exactly at minimizers of F and equals ∇f(x) when h = 0 (Beck 2017, ch. 10, "gradient mapping"):
 ``history.grad_norm`` = ‖G_η(x_k)‖ for ISTA and ‖G_η(y_k)‖ at the extrapolated point for FISTA (the step
 computes it there for free); runs stop when it falls to ``gtol``. The subgradient method, which needs no prox,
 is in the sibling module :mod:`utils.subgradient`.
@@ -47,12 +48,12 @@ def _composite_view(problem):
 
 
 def gradient_mapping(problem, x, eta):
-    """G_η(x) = (x − prox_{ηg}(x − η∇f(x)))/η (Beck 2017, Def. 10.5): 0 exactly at the minimizers of f + g."""
+    """G_η(x) = (x − prox_{ηh}(x − η∇f(x)))/η (Beck 2017, Def. 10.5): 0 exactly at the minimizers of f + h."""
     return (x - problem.prox(x - eta * problem.grad(x), eta)) / eta
 
 
 def _prox_grad(problem, x, gf, eta, rho, maxls):
-    """x⁺ = prox_{ηg}(x − η∇f(x)); with ``rho`` < 1, η ← ρη until the majorization (Beck & Teboulle 2009, §3)
+    """x⁺ = prox_{ηh}(x − η∇f(x)); with ``rho`` < 1, η ← ρη until the majorization (Beck & Teboulle 2009, §3)
     f(x⁺) ≤ f(x) + ∇f(x)ᵀ(x⁺ − x) + ‖x⁺ − x‖²/(2η) holds. Returns (x⁺, η, f evaluations)."""
     x_plus = problem.prox(x - eta * gf, eta)
     if rho is None:
@@ -92,7 +93,7 @@ def _ista_init(x0, problem, eta, rho, maxls):
 
 
 def ista_step(state: ISTAState, problem, rho=None, maxls=50) -> ISTAState:
-    """x_{k+1} = prox_{ηg}(x_k − η∇f(x_k)); then the next prox-gradient point, so g = G_η(x_{k+1}). Pure."""
+    """x_{k+1} = prox_{ηh}(x_k − η∇f(x_k)); then the next prox-gradient point, so ``g`` = G_η(x_{k+1}). Pure."""
     x = state.x_plus
     x_plus, eta, nf = _prox_grad(problem, x, problem.grad(x), state.eta, rho, maxls)
     return ISTAState(x, x_plus, (x - x_plus) / eta, eta, state.k + 1, state.nfev + nf, state.njev + 1)
@@ -124,7 +125,7 @@ def ista(problem, x0=None, *, eta=None, backtracking=False, rho=0.5, maxiter=100
          record_x=None):
     r"""ISTA, the proximal gradient method (NumPy driver).
 
-    .. math::  x_{k+1} = \mathrm{prox}_{\eta g}\big(x_k - \eta\nabla f(x_k)\big)
+    .. math::  x_{k+1} = \mathrm{prox}_{\eta h}\big(x_k - \eta\nabla f(x_k)\big)
 
     Symbols ↔ arguments: η = ``eta`` (default 1/L; optax ``learning_rate``); with ``backtracking=True``
     η starts at ``eta`` and shrinks by ρ = ``rho`` until f(x⁺) ≤ f(x) + ∇f(x)ᵀ(x⁺−x) + ‖x⁺−x‖²/(2η)
@@ -178,8 +179,8 @@ class FISTAState(NamedTuple):
 
 
 def fista_step(state: FISTAState, problem, eta, restart=None) -> FISTAState:
-    r"""One FISTA step (Beck & Teboulle 2009, §4):
-    x_{k+1} = prox_{ηg}(y_k − η∇f(y_k)), t_{k+1} = (1 + √(1 + 4t_k²))/2,
+    r"""One FISTA step (Beck & Teboulle 2009, §4; the course convention of the week 1 lecture, §0):
+    x_{k+1} = prox_{ηh}(y_k − η∇f(y_k)), t_{k+1} = (1 + √(1 + 4t_k²))/2,
     y_{k+1} = x_{k+1} + ((t_k − 1)/t_{k+1})(x_{k+1} − x_k); if ``restart(x_k, x_{k+1}, y_k)`` is true,
     t_{k+1} = 1 and y_{k+1} = x_{k+1}. Pure; one gradient evaluation."""
     ns = xp(state.x)
@@ -214,14 +215,18 @@ def _fista_init(x0, problem, eta):
 def fista(problem, x0=None, *, eta=None, restart=None, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
     r"""FISTA, accelerated proximal gradient (NumPy driver; Beck & Teboulle 2009, FISTA with constant step).
 
-    .. math::  x_{k+1} = \mathrm{prox}_{\eta g}(y_k - \eta\nabla f(y_k)),\quad
+    .. math::  x_{k+1} = \mathrm{prox}_{\eta h}(y_k - \eta\nabla f(y_k)),\quad
                t_{k+1} = \tfrac{1 + \sqrt{1 + 4t_k^2}}{2},\quad
                y_{k+1} = x_{k+1} + \tfrac{t_k - 1}{t_{k+1}}(x_{k+1} - x_k),\qquad y_0 = x_0,\ t_0 = 1.
 
     Symbols ↔ arguments: η = ``eta`` (default 1/L; optax ``learning_rate``); ``restart`` = None or a function
-    ``(x_k, x_{k+1}, y_k) -> bool`` such as :func:`gradient_restart` (O'Donoghue & Candès 2015, §3.2), which
-    resets t to 1 and y to x. Rate with η = 1/L: F(x_k) − F* ≤ 2L‖x₀ − x*‖²/(k+1)² (Beck & Teboulle 2009,
-    Thm. 4.4; Beck 2017, ch. 10). F(x_k) is not monotone. Stops when ‖G_η(y_{k−1})‖ ≤ ``gtol``.
+    ``(x_k, x_{k+1}, y_k) -> bool`` such as :func:`gradient_restart` (O'Donoghue & Candès 2015, §3.2: restart
+    when (y_k − x_{k+1})ᵀ(x_{k+1} − x_k) > 0), which then sets t_{k+1} = 1 and y_{k+1} = x_{k+1}. So β_k =
+    (t_k − 1)/t_{k+1}, β₀ = 0: the course-wide convention of the week 1 lecture, §0. Rate with η = 1/L:
+    F(x_k) − F* ≤ 2L‖x₀ − x*‖²/(k+1)² for k ≥ 1 (Beck 2017, Thm. 10.34; Beck & Teboulle 2009, Thm. 4.4, in
+    their indexing). Without restart FISTA still converges linearly when f is μ-strongly convex, but without
+    the √κ speed-up (Li, Shi & Yuan, SIAM J. Optim. 2024; on a quadratic the tail rate is √(1 − μ/L), measured
+    in tests/test_fista_linear_rate.py). F(x_k) is not monotone. Stops when ‖G_η(y_{k−1})‖ ≤ ``gtol``.
 
     >>> import numpy as np
     >>> from utils.composite import lasso
