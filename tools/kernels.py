@@ -4,6 +4,7 @@
     python -m tools.kernels --config prescott        one configuration
     python -m tools.kernels --list                   show the configurations and the kernels they select
     python -m tools.kernels -- tests -x              pass arguments to pytest (after ``--``)
+    python -m tools.kernels --config baseline --workers auto -- tests utils    what CI runs after the suite
 
 The same NumPy code rounds differently on different CPUs: OpenBLAS picks a kernel for the CPU it runs on
 (an AVX-512 or AVX2 kernel fuses multiply and add, so ``g @ d`` is rounded once per term instead of twice),
@@ -126,6 +127,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.kernels", description=__doc__.splitlines()[0])
     ap.add_argument("--config", action="append", choices=sorted(CONFIGS),
                     help=f"configuration to run (repeatable; default: {', '.join(DEFAULT)})")
+    ap.add_argument("--workers", help="pytest-xdist workers for every run (default: each configuration's own)")
     ap.add_argument("--list", action="store_true", help="print the configurations and what they select, run nothing")
     args = ap.parse_args(argv)
 
@@ -156,7 +158,7 @@ def main(argv=None) -> int:
             summary.append((name, "did not take effect", why, 0.0))
             status = 1
             continue
-        cmd = [sys.executable, "-m", "pytest", "-n", workers, "--dist", "loadfile", "-q", "-p", "no:cacheprovider",
+        cmd = [sys.executable, "-m", "pytest", "-n", args.workers or workers, "--dist", "loadfile", "-q", "-p", "no:cacheprovider",
                *pytest_args]
         print(f"[{name}] {' '.join(cmd[1:])}", flush=True)
         t0 = time.perf_counter()
