@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .drivers import run, validate_maxiter, validate_nonnegative
+from .drivers import _got, run, validate_callback, validate_maxiter, validate_nonnegative
 from .first_order import _check_ls, wolfe_search
 from .linesearch import is_descent
 from .result import CALLBACK, MAXITER, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
@@ -47,6 +47,11 @@ def linear_cg(matvec, b, x0=None, *, tol=1e-10, atol=0.0, maxiter=None, callback
     >>> res.nit, bool(np.allclose(res.x, [1.0, 0.1]))            # two distinct eigenvalues: two steps
     (2, True)
     """
+    if not callable(matvec):
+        hint = "; for a matrix A pass lambda v: A @ v" if len(getattr(matvec, "shape", ())) == 2 else ""
+        raise TypeError(f"utils.linear_cg expects matvec, a function v -> A v, as its first argument, got "
+                        f"{_got(matvec)}{hint}")
+    validate_callback(callback)
     b = np.asarray(b, dtype=float)
     if b.ndim != 1 or not np.all(np.isfinite(b)):
         raise ValueError(f"b must be a finite 1-D array, got shape {b.shape}")
@@ -57,7 +62,10 @@ def linear_cg(matvec, b, x0=None, *, tol=1e-10, atol=0.0, maxiter=None, callback
     target = max(validate_nonnegative("tol", tol) * float(np.linalg.norm(b)), validate_nonnegative("atol", atol))
     record_x = b.size <= 100 if record_x is None else record_x
     t0 = time.perf_counter()
-    r = matvec(x) - b
+    Ax0 = matvec(x)
+    if np.shape(Ax0) != b.shape:                 # else r = Ax0 − b would broadcast, or fail deep inside
+        raise ValueError(f"utils.linear_cg: matvec(x0) has shape {np.shape(Ax0)}, expected the shape of b, {b.shape}")
+    r = Ax0 - b
     p, rr = -r, float(r @ r)
     rows, xs, prev = [], [], None
 

@@ -23,7 +23,7 @@ import numpy as np
 from .result import CALLBACK, MAXITER, NO_PROGRESS, NONFINITE, STATUS_MESSAGES, SUCCESS, History, OptimizeResult
 
 __all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_problem", "validate_callback", "validate_positive",
-           "validate_nonnegative",
+           "validate_nonnegative", "validate_required", "REQUIRED",
            "validate_unit", "validate_maxiter", "while_loop", "run_until_stall", "jax_trace_count", "clear_jax_cache"]
 
 
@@ -31,39 +31,142 @@ __all__ = ["run", "run_jax", "scipy_minimize", "validate_x0", "validate_problem"
 _CHECKED: "weakref.WeakSet" = weakref.WeakSet()     # problems whose f and grad passed the first-evaluation check
 
 
-def _solver_name() -> str:
-    """The public ``utils`` function that called the validator (``utils.gradient_descent``), for messages."""
-    frame = sys._getframe(1)
+# The loops solvers delegate to: a message names the public solver that called them, not the loop.
+_LOOPS = frozenset({"run", "run_jax", "run_until_stall", "run_splitting", "run_splitting_jax"})
+
+
+def _solver_frames():
+    """``(inner, outer)``: the frames of the public ``utils`` functions around the validator that called this.
+    ``inner`` is the innermost (whose signature is being checked: ``utils.admm`` inside ``utils.admm_lasso``),
+    ``outer`` the outermost of the unbroken chain of ``utils`` frames (the function the user called: messages
+    name it). Private functions, validators and the shared loops are skipped (a loop called directly stands
+    for itself); ``(None, None)`` outside ``utils``."""
+    frame, inner, outer, loop = sys._getframe(2), None, None, None
     while frame is not None:
         name, module = frame.f_code.co_name, frame.f_globals.get("__name__", "")
-        if module.startswith("utils.") and module != __name__ and not name.startswith("_") and name != "<module>":
-            return f"utils.{name}"
+        if not module.startswith("utils."):
+            break
+        if not name.startswith(("_", "<", "validate_")):
+            if name in _LOOPS:
+                loop = loop or frame
+            else:
+                inner, outer = inner or frame, frame
         frame = frame.f_back
-    return "this solver"
+    return (inner, outer) if inner is not None else (loop, loop)
 
 
-def validate_problem(problem):
-    """``problem`` must be a :class:`utils.Problem` (or a :class:`utils.NLSProblem`) with callable oracles,
-    else ``TypeError`` saying what was passed and how to build one."""
+def _solver_name() -> str:
+    """``utils.<name>`` of the public function the user called, for messages."""
+    return _name(_solver_frames()[1])
+
+
+def _name(frame) -> str:
+    return "this solver" if frame is None else f"utils.{frame.f_code.co_name}"
+
+
+def _keyword_only(frame) -> tuple:
+    """The keyword-only parameter names of the function running in ``frame`` (empty for None)."""
+    if frame is None:
+        return ()
+    code = frame.f_code
+    return code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+
+
+def _got(value) -> str:
+    """'a function', 'a numpy.ndarray', … for a message saying what was passed."""
+    if callable(value) and not isinstance(value, type):
+        return "a function"
+    return f"a {type(value).__module__}.{type(value).__qualname__}"
+
+
+_PROBLEM_HINT = ("build one with utils.from_jax(f, x0) (gradient by autodiff) or utils.Problem(name=..., f=..., "
+                 "grad=..., x0=...)")
+_NLS_HINT = ("build one with utils.nls_from_jax(residual, x0) (Jacobian by autodiff) or utils.NLSProblem(name=..., "
+             "residual=..., jac=..., x0=...)")
+
+
+def validate_problem(problem, kind=None):
+    """``problem`` must be the record the calling solver expects, with callable oracles, else ``TypeError``
+    saying what was passed and how to build one.
+
+    ``kind="nls"``: a :class:`utils.NLSProblem` (``residual``, ``jac``); ``kind="smooth"``: a
+    :class:`utils.Problem` (``f``, ``grad``), or an ``NLSProblem``, which has both. Default: ``"nls"`` when the
+    solver's first parameter is named ``nls`` (Gauss–Newton, Levenberg–Marquardt), else ``"smooth"``."""
     from .least_squares import NLSProblem
     from .problems import Problem
 
-    who = _solver_name()
-    if isinstance(problem, NLSProblem):
+    frame, outer = _solver_frames()
+    who = _name(outer)
+    if kind is None:
+        kind = "nls" if frame is not None and frame.f_code.co_varnames[:1] == ("nls",) else "smooth"
+    if kind == "nls":
+        if not isinstance(problem, NLSProblem):
+            raise TypeError(f"{who} expects a utils.NLSProblem (a residual r(x) and its Jacobian J(x)) as its "
+                            f"first argument, got {_got(problem)}; {_NLS_HINT}")
         oracles = ("residual", "jac")
-    elif isinstance(problem, Problem):
+    elif isinstance(problem, (Problem, NLSProblem)):
         oracles = ("f", "grad")
     else:
-        got = "a function" if callable(problem) else f"a {type(problem).__module__}.{type(problem).__qualname__}"
-        raise TypeError(f"{who} expects a utils.Problem as its first argument, got {got}; build one with "
-                        "utils.from_jax(f, x0) (gradient by autodiff) or utils.Problem(name=..., f=..., grad=..., "
-                        "x0=...)")
+        raise TypeError(f"{who} expects a utils.Problem as its first argument, got {_got(problem)}; "
+                        f"{_PROBLEM_HINT}")
     for name in oracles:
         if not callable(getattr(problem, name)):
+            hint = (f"pass {name}=... to the problem, or build it with utils.nls_from_jax(residual, x0), which "
+                    "differentiates the residual") if kind == "nls" else \
+                (f"pass {name}=... to the problem, or build it with utils.from_jax(f, x0), which differentiates f")
             raise TypeError(f"{who} needs problem.{name}, a function of x, but problem {problem.name!r} has "
-                            f"{name}={getattr(problem, name)!r}; pass {name}=... to the problem, or build it with "
-                            "utils.from_jax(f, x0), which differentiates f")
+                            f"{name}={getattr(problem, name)!r}; {hint}")
     return problem
+
+
+def _nls_hint(problem) -> str:
+    """For a second-order method given a :class:`utils.NLSProblem` (no ``hess``/``hvp``): where to go instead."""
+    from .least_squares import NLSProblem
+
+    if not isinstance(problem, NLSProblem):
+        return ""
+    return ("; a utils.NLSProblem has no second derivatives: use utils.gauss_newton or "
+            "utils.levenberg_marquardt.levenberg_marquardt, or pass nls.to_problem() (hess = JᵀJ, Gauss–Newton's)")
+
+
+class _Required:
+    """The default of a hyperparameter that has none (``eta=REQUIRED``); ``help()`` shows it as ``<required>``."""
+
+    def __repr__(self):
+        return "<required>"
+
+
+REQUIRED = _Required()
+
+
+def _literal(value) -> str:
+    """``0.1`` for a real scalar (also NumPy/JAX ones), else ``repr(value)``: for 'write eta=0.1'."""
+    if np.ndim(value) == 0 and not isinstance(value, (str, bytes, bool)) and not callable(value):
+        try:
+            return repr(float(value))
+        except (TypeError, ValueError):
+            pass
+    return repr(value)
+
+
+def validate_required(problem, x0, **hyperparameters):
+    """Each hyperparameter defaulting to :data:`REQUIRED` must be given, by keyword: else ``TypeError`` naming
+    it. The usual cause is a step passed positionally, ``gradient_descent(p, 0.1)``: 0.1 then lands in ``x0``,
+    and the message says so and shows the call to write (``eta=0.1``). The problem is checked first."""
+    missing = [name for name, value in hyperparameters.items() if value is REQUIRED]
+    if not missing:
+        return
+    validate_problem(problem)
+    who = _name(_solver_frames()[0])
+    first, rest = missing[0], "".join(f", {name}=..." for name in missing[1:])
+    if x0 is not None and (callable(x0) or np.ndim(x0) == 0) and np.shape(problem.x0) != ():
+        raise TypeError(f"{who}: {first} is keyword-only and has no default, and {_literal(x0)} was passed as the "
+                        f"second positional argument, which is x0 (the starting point); pass it by name: "
+                        f"{who}(problem, {first}={_literal(x0)}{rest})")
+    names = " and ".join(repr(name) for name in missing)
+    raise TypeError(f"{who}: missing the required keyword argument{'s' if len(missing) > 1 else ''} {names} "
+                    f"(no default); pass {'them' if len(missing) > 1 else 'it'} by name: "
+                    f"{who}(problem, {first}=...{rest})")
 
 
 def _check_first_evaluation(problem, x0, who):
@@ -92,25 +195,34 @@ def _check_first_evaluation(problem, x0, who):
     _CHECKED.add(problem)
 
 
-def validate_x0(problem, x0) -> np.ndarray:
+_STEP_NAMES = ("eta", "alpha0", "step", "lam0", "delta0", "tau")   # a solver's step keyword, for the x0 hint
+
+
+def validate_x0(problem, x0, kind=None) -> np.ndarray:
     """``x0`` (or ``problem.x0`` when None) as a float array; ``ValueError`` on a shape mismatch or NaN/inf.
 
-    Also checks the problem itself (:func:`validate_problem`) and, once per problem, that f(x0) is a scalar
-    and grad(x0) has the shape of x0 (``ValueError`` naming the oracle), so a wrong oracle fails here and not
-    deep inside an algorithm."""
-    validate_problem(problem)
-    who = _solver_name()
+    Also checks the problem itself (:func:`validate_problem`, with ``kind``) and, once per problem, that f(x0) is
+    a scalar and grad(x0) has the shape of x0 (``ValueError`` naming the oracle), so a wrong oracle fails here and
+    not deep inside an algorithm. A scalar ``x0`` for a vector problem is usually a step passed positionally:
+    the message says so and names the solver's step keyword."""
+    validate_problem(problem, kind)
+    frame, outer = _solver_frames()
+    who = _name(outer)
     try:
         x0 = np.array(problem.x0 if x0 is None else x0, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(f"{who}: x0 must be an array of shape {np.shape(problem.x0)}, got {x0!r}") from None
     if x0.shape != np.shape(problem.x0):
-        hint = ("; hyperparameters are keyword-only: pass a step size by name (eta=..., alpha0=...), not as the "
-                "second positional argument, which is x0") if x0.ndim == 0 else ""
-        raise ValueError(f"x0 has shape {x0.shape}, but problem {problem.name!r} expects {np.shape(problem.x0)}"
-                         f"{hint}")
+        hint = ""
+        if x0.ndim == 0:
+            step = next((k for k in _STEP_NAMES if k in _keyword_only(frame)), None)
+            hint = ("; hyperparameters are keyword-only: pass them by name, not as the second positional argument, "
+                    "which is x0" + (f" (e.g. {_name(frame)}({frame.f_code.co_varnames[0]}, {step}={_literal(x0)}))"
+                                     if step else ""))
+        raise ValueError(f"{who}: x0 has shape {x0.shape}, but problem {problem.name!r} expects "
+                         f"{np.shape(problem.x0)}{hint}")
     if not np.all(np.isfinite(x0)):
-        raise ValueError(f"x0 must be finite, got {x0}")
+        raise ValueError(f"{who}: x0 must be finite, got {x0}")
     _check_first_evaluation(problem, x0, who)
     return x0
 

@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .drivers import run, run_jax, run_until_stall, validate_positive, validate_unit, validate_x0
+from .drivers import (REQUIRED, run, run_jax, run_until_stall, validate_positive, validate_required,
+                      validate_unit, validate_x0)
 from .linesearch import _armijo_core, backtracking, strong_wolfe
 
 __all__ = ["GDState", "gd_init", "gd_step", "gradient_descent", "gradient_descent_jax", "LSState", "ls_init",
@@ -38,10 +39,11 @@ def gd_step(state: GDState, problem, eta) -> GDState:
 
 def _check(problem, x0, eta):
     """The algorithm's own arguments; the drivers validate ``maxiter`` and ``gtol``."""
+    validate_required(problem, x0, eta=eta)
     return validate_x0(problem, x0), validate_positive("eta", eta)
 
 
-def gradient_descent(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
+def gradient_descent(problem, x0=None, *, eta=REQUIRED, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
     r"""Gradient descent with a fixed step size η (NumPy driver).
 
     .. math::  x_{k+1} = x_k - \eta \nabla f(x_k)
@@ -68,7 +70,7 @@ def gradient_descent(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback
                record_x=record_x)
 
 
-def gradient_descent_jax(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, record_x=None):
+def gradient_descent_jax(problem, x0=None, *, eta=REQUIRED, maxiter=1000, gtol=1e-8, record_x=None):
     """:func:`gradient_descent` compiled with JAX (``jit`` + ``lax.while_loop``); same step, same result fields.
 
     Enable float64 (``utils.runtime.enable_x64()``) to compare iterates with the NumPy driver digit by digit.

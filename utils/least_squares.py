@@ -31,8 +31,8 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-from .drivers import (_history, run_jax, validate_maxiter, validate_nonnegative, validate_positive, validate_unit,
-                      validate_x0)
+from .drivers import (_history, run_jax, validate_callback, validate_maxiter, validate_nonnegative, validate_positive,
+                      validate_unit, validate_x0)
 from .problems import Problem, xp
 from .result import CALLBACK, MAXITER, NO_PROGRESS, NONFINITE, STATUS_MESSAGES, SUCCESS, OptimizeResult
 
@@ -154,6 +154,7 @@ def gauss_newton(nls, x0=None, *, line_search=None, alpha0=1.0, c1=1e-4, rho=0.5
     (1, True)
     """
     x0 = validate_x0(nls, x0)
+    validate_callback(callback)
     if line_search is None:
         step, hp = gn_step, ()
     elif callable(line_search):
@@ -178,6 +179,7 @@ def gauss_newton_jax(nls, x0=None, *, maxiter=100, gtol=1e-10, record_x=None):
 def _solve(step, state, nls, hparams, maxiter, gtol, xtol, callback, record_x):
     maxiter, gtol, xtol = validate_maxiter(maxiter), validate_nonnegative("gtol", gtol), \
         validate_nonnegative("xtol", xtol)
+    validate_callback(callback)
     record_x = np.size(state.x) <= 100 if record_x is None else record_x
     t0, rows, xs, lams = time.perf_counter(), [], [], []
 

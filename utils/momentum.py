@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from .drivers import run, run_jax, validate_positive, validate_x0
+from .drivers import REQUIRED, run, run_jax, validate_positive, validate_required, validate_x0
 
 __all__ = ["HBState", "hb_init", "hb_step", "heavy_ball", "heavy_ball_jax",
            "NesterovState", "nesterov_init", "nesterov_step", "nesterov_sc_step", "nesterov", "nesterov_jax",
@@ -60,7 +60,8 @@ def hb_step(s: HBState, problem, eta, beta) -> HBState:
     return HBState(x=x, x_prev=s.x, g=problem.grad(x), k=s.k + 1, njev=s.njev + 1)
 
 
-def heavy_ball(problem, x0=None, *, eta, beta, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
+def heavy_ball(problem, x0=None, *, eta=REQUIRED, beta=REQUIRED, maxiter=1000, gtol=1e-8, callback=None,
+               record_x=None):
     r"""Polyak's heavy-ball method (Polyak 1964, USSR Comput. Math. Math. Phys. 4(5)).
 
     .. math::  x_{k+1} = x_k - \eta\nabla f(x_k) + \beta(x_k - x_{k-1}), \qquad x_{-1} = x_0
@@ -78,12 +79,14 @@ def heavy_ball(problem, x0=None, *, eta, beta, maxiter=1000, gtol=1e-8, callback
     >>> res.success, bool(np.allclose(res.x, p.x_star))
     (True, True)
     """
+    validate_required(problem, x0, eta=eta, beta=beta)
     hp = (validate_positive("eta", eta), _beta(beta))
     return _go(hb_step, hb_init, problem, x0, hp, False, maxiter, gtol, callback, record_x)
 
 
-def heavy_ball_jax(problem, x0=None, *, eta, beta, maxiter=1000, gtol=1e-8, record_x=None):
+def heavy_ball_jax(problem, x0=None, *, eta=REQUIRED, beta=REQUIRED, maxiter=1000, gtol=1e-8, record_x=None):
     """:func:`heavy_ball` compiled with JAX (same step, ``lax.while_loop``)."""
+    validate_required(problem, x0, eta=eta, beta=beta)
     hp = (validate_positive("eta", eta), _beta(beta))
     return _go(hb_step, hb_init, problem, x0, hp, True, maxiter, gtol, None, record_x)
 
@@ -117,7 +120,7 @@ def nesterov_sc_step(s: NesterovState, problem, eta, beta) -> NesterovState:
     return NesterovState(x=x, y=y, g=problem.grad(y), t=s.t, k=s.k + 1, njev=s.njev + 1)
 
 
-def nesterov(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
+def nesterov(problem, x0=None, *, eta=REQUIRED, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
     r"""Nesterov's accelerated gradient for convex L-smooth f, with the t_k sequence (Nesterov 1983;
     in the form of Beck 2017, §10.7: FISTA with h = 0).
 
@@ -138,17 +141,20 @@ def nesterov(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, callback=None, r
     >>> res.success, bool(np.allclose(res.x, p.x_star))
     (True, True)
     """
+    validate_required(problem, x0, eta=eta)
     hp = (validate_positive("eta", eta),)
     return _go(nesterov_step, nesterov_init, problem, x0, hp, False, maxiter, gtol, callback, record_x)
 
 
-def nesterov_jax(problem, x0=None, *, eta, maxiter=1000, gtol=1e-8, record_x=None):
+def nesterov_jax(problem, x0=None, *, eta=REQUIRED, maxiter=1000, gtol=1e-8, record_x=None):
     """:func:`nesterov` compiled with JAX (same step, ``lax.while_loop``)."""
+    validate_required(problem, x0, eta=eta)
     hp = (validate_positive("eta", eta),)
     return _go(nesterov_step, nesterov_init, problem, x0, hp, True, maxiter, gtol, None, record_x)
 
 
-def nesterov_strongly_convex(problem, x0=None, *, eta, mu, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
+def nesterov_strongly_convex(problem, x0=None, *, eta=REQUIRED, mu=REQUIRED, maxiter=1000, gtol=1e-8, callback=None,
+                             record_x=None):
     r"""Nesterov's method for μ-strongly convex, L-smooth f with constant momentum (Nesterov 2018, §2.2.1, the
     constant-step scheme for strongly convex functions).
 
@@ -166,12 +172,15 @@ def nesterov_strongly_convex(problem, x0=None, *, eta, mu, maxiter=1000, gtol=1e
     >>> res.success, bool(np.allclose(res.x, p.x_star))
     (True, True)
     """
+    validate_required(problem, x0, eta=eta, mu=mu)
     return _go(nesterov_sc_step, nesterov_init, problem, x0, _sc_hp(eta, mu), False, maxiter, gtol, callback,
                record_x)
 
 
-def nesterov_strongly_convex_jax(problem, x0=None, *, eta, mu, maxiter=1000, gtol=1e-8, record_x=None):
+def nesterov_strongly_convex_jax(problem, x0=None, *, eta=REQUIRED, mu=REQUIRED, maxiter=1000, gtol=1e-8,
+                                 record_x=None):
     """:func:`nesterov_strongly_convex` compiled with JAX (same step, ``lax.while_loop``)."""
+    validate_required(problem, x0, eta=eta, mu=mu)
     return _go(nesterov_sc_step, nesterov_init, problem, x0, _sc_hp(eta, mu), True, maxiter, gtol, None, record_x)
 
 
@@ -204,7 +213,8 @@ def nm_step(s: NMState, problem, eta, beta) -> NMState:
     return NMState(x=x, b=b, g=problem.grad(x), k=s.k + 1, njev=s.njev + 1)
 
 
-def nesterov_momentum(problem, x0=None, *, eta, beta, maxiter=1000, gtol=1e-8, callback=None, record_x=None):
+def nesterov_momentum(problem, x0=None, *, eta=REQUIRED, beta=REQUIRED, maxiter=1000, gtol=1e-8, callback=None,
+                      record_x=None):
     r"""Nesterov momentum as deep-learning libraries write it (Sutskever et al. 2013, eq. (3)–(4) rearranged).
 
     .. math::  b_{k+1} = \beta b_k + \nabla f(p_k),\qquad p_{k+1} = p_k - \eta\,(\nabla f(p_k) + \beta b_{k+1}),
@@ -226,11 +236,14 @@ def nesterov_momentum(problem, x0=None, *, eta, beta, maxiter=1000, gtol=1e-8, c
     >>> res.success, bool(np.allclose(res.x, p.x_star))
     (True, True)
     """
+    validate_required(problem, x0, eta=eta, beta=beta)
     hp = (validate_positive("eta", eta), _beta(beta))
     return _go(nm_step, nm_init, problem, x0, hp, False, maxiter, gtol, callback, record_x)
 
 
-def nesterov_momentum_jax(problem, x0=None, *, eta, beta, maxiter=1000, gtol=1e-8, record_x=None):
+def nesterov_momentum_jax(problem, x0=None, *, eta=REQUIRED, beta=REQUIRED, maxiter=1000, gtol=1e-8,
+                          record_x=None):
     """:func:`nesterov_momentum` compiled with JAX (same step, ``lax.while_loop``)."""
+    validate_required(problem, x0, eta=eta, beta=beta)
     hp = (validate_positive("eta", eta), _beta(beta))
     return _go(nm_step, nm_init, problem, x0, hp, True, maxiter, gtol, None, record_x)

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .drivers import run, run_jax, validate_positive, validate_x0, while_loop
+from .drivers import run, run_jax, validate_callback, validate_positive, validate_problem, validate_x0, while_loop
 from .problems import xp
 
 __all__ = ["ISTAState", "ista_step", "ista", "ista_jax", "FISTAState", "fista_step", "fista", "fista_jax",
@@ -37,7 +37,7 @@ _MONITORED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _composite_view(problem):
     """The record the drivers see: ``f`` = F = f + g (what they monitor), the smooth f kept in
     ``info["f_smooth"]``. Cached per problem, so the compiled JAX loop is reused across calls."""
-    if problem.prox is None or "g" not in problem.info:
+    if getattr(problem, "prox", None) is None or "g" not in getattr(problem, "info", {}):
         raise ValueError(f"problem {problem.name!r} is not composite: it needs prox and info['g'] "
                          "(see utils.composite)")
     if problem not in _MONITORED:
@@ -112,7 +112,9 @@ def _eta(problem, eta, hint):
     return validate_positive("eta", eta)
 
 
-def _ista_setup(problem, x0, eta, backtracking, rho):
+def _ista_setup(problem, x0, eta, backtracking, rho, callback=None):
+    validate_problem(problem)
+    validate_callback(callback)
     view = _composite_view(problem)
     x0 = validate_x0(problem, x0)
     eta = _eta(problem, eta, "pass eta or backtracking=True")
@@ -143,7 +145,7 @@ def ista(problem, x0=None, *, eta=None, backtracking=False, rho=0.5, maxiter=100
     >>> res.success, bool(np.allclose(res.x, p.x_star))
     (True, True)
     """
-    view, x0, eta, rho = _ista_setup(problem, x0, eta, backtracking, rho)
+    view, x0, eta, rho = _ista_setup(problem, x0, eta, backtracking, rho, callback)
     step, hp = (ista_step, ()) if rho is None else (_ista_bt, (rho,))
     return run(step, _ista_init(x0, view, eta, rho, 50), view, hp, maxiter=maxiter, gtol=gtol,
                callback=callback, record_x=record_x)
@@ -196,7 +198,9 @@ def fista_step(state: FISTAState, problem, eta, restart=None) -> FISTAState:
 _FISTA_STEPS: dict = {None: fista_step}
 
 
-def _fista(problem, x0, eta, restart):
+def _fista(problem, x0, eta, restart, callback=None):
+    validate_problem(problem)
+    validate_callback(callback)
     view = _composite_view(problem)
     x0 = validate_x0(problem, x0)
     eta = _eta(problem, eta, "pass eta")
@@ -235,7 +239,7 @@ def fista(problem, x0=None, *, eta=None, restart=None, maxiter=1000, gtol=1e-8, 
     >>> res.success, bool(np.allclose(res.x, p.x_star))
     (True, True)
     """
-    view, x0, eta, step = _fista(problem, x0, eta, restart)
+    view, x0, eta, step = _fista(problem, x0, eta, restart, callback)
     return run(step, _fista_init(x0, view, eta), view, (eta,), maxiter=maxiter, gtol=gtol, callback=callback,
                record_x=record_x)
 

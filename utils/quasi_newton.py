@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.linalg import cho_solve
 
-from .drivers import run_until_stall, validate_maxiter, validate_positive, validate_unit, validate_x0
+from .drivers import _nls_hint, run_until_stall, validate_maxiter, validate_positive, validate_unit, validate_x0
 from .linesearch import backtracking, is_descent, strong_wolfe
 
 __all__ = ["shifted_cholesky", "newton", "bfgs_update", "BFGSState", "bfgs_init", "bfgs_step", "bfgs", "wolfe_line_search"]
@@ -99,8 +99,9 @@ def newton(problem, x0=None, *, c1=1e-4, rho=0.5, ls_maxiter=50, beta=1e-3, maxi
     c1, rho = validate_unit("c1", c1), validate_unit("rho", rho)
     beta = validate_positive("beta", beta)
     validate_maxiter(ls_maxiter)
-    if problem.hess is None and problem.hvp is None:
-        raise ValueError(f"problem {problem.name!r} has neither hess nor hvp: Newton needs second derivatives")
+    if getattr(problem, "hess", None) is None and getattr(problem, "hvp", None) is None:   # NLSProblem: neither
+        raise ValueError(f"problem {problem.name!r} has neither hess nor hvp: Newton needs second derivatives"
+                         f"{_nls_hint(problem)}")
     taus = []
 
     def step(s, *h):

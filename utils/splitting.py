@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .drivers import validate_maxiter, validate_nonnegative, validate_positive
+from .drivers import validate_callback, validate_maxiter, validate_nonnegative, validate_positive
 from .problems import xp
 from .result import CALLBACK, MAXITER, NONFINITE, SUCCESS, History, OptimizeResult
 
@@ -151,6 +151,7 @@ def admm(x_update, z_update, x0, z0, *, A=1.0, B=-1.0, c=0.0, rho=1.0, u0=None, 
     >>> res.success, bool(np.allclose(res.z, [0.5, 1 / 11]))
     (True, True)
     """
+    validate_callback(callback)
     state, step = _admm_setup(x_update, z_update, x0, z0, A, B, c, rho, u0, eps_abs, eps_rel, balance, mu,
                               tau_incr, tau_decr)
     obj = None if objective is None else (lambda s: objective(s.x, s.z))
@@ -293,6 +294,7 @@ def run_splitting(step, state, *, objective=None, monitor=None, monitor_tol=None
     ``monitor(state) ≤ monitor_tol``), ``maxiter``, a non-finite value (status 3; the last finite state is
     returned), or the callback stops the run (status 99; it receives ``OptimizeResult(x, fun, nit, state)``)."""
     maxiter = validate_maxiter(maxiter)
+    validate_callback(callback)
     record_x = np.size(state.x) <= 100 if record_x is None else record_x
     nan, solver_time = float("nan"), 0.0
     rows, xs = [], []

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .drivers import run, run_jax, validate_positive, validate_x0
+from .drivers import REQUIRED, run, run_jax, validate_positive, validate_required, validate_x0
 from .problems import xp
 
 __all__ = ["constant", "diminishing", "polyak", "SubgradState", "subgradient_step", "subgradient_method",
@@ -28,6 +28,9 @@ class _Constant(NamedTuple):
     def __call__(self, k, fx, s_norm, f_star):
         return self.alpha + 0.0 * fx
 
+    def __repr__(self):                  # as it is written: constant(0.1), diminishing(1.0), polyak()
+        return f"constant({self.alpha!r})"
+
 
 class _Diminishing(NamedTuple):
     alpha0: float
@@ -35,12 +38,18 @@ class _Diminishing(NamedTuple):
     def __call__(self, k, fx, s_norm, f_star):
         return self.alpha0 / (k + 1.0) ** 0.5 + 0.0 * fx
 
+    def __repr__(self):
+        return f"diminishing({self.alpha0!r})"
+
 
 class _Polyak(NamedTuple):
     f_star: float          # NaN: use the problem's f⋆
 
     def __call__(self, k, fx, s_norm, f_star):
         return (fx - (self.f_star if self.f_star == self.f_star else f_star)) / s_norm ** 2
+
+    def __repr__(self):
+        return "polyak()" if self.f_star != self.f_star else f"polyak({self.f_star!r})"
 
 
 def constant(alpha):
@@ -81,7 +90,10 @@ _SG_STEPS: dict = {}
 
 def _sg(rule, problem):
     if not callable(rule):
-        raise ValueError(f"step must be a step rule, a function (k, f(x_k), ‖s_k‖, f⋆) -> α_k; got {rule!r}")
+        hint = ""
+        if isinstance(rule, (int, float, np.integer, np.floating)) and not isinstance(rule, bool):
+            hint = f"; for a constant step α = {rule!r} write step=utils.subgradient.constant({rule!r})"
+        raise ValueError(f"step must be a step rule, a function (k, f(x_k), ‖s_k‖, f⋆) -> α_k; got {rule!r}{hint}")
     if isinstance(rule, _Polyak) and rule.f_star != rule.f_star and problem.f_star is None:
         raise ValueError("step=polyak() needs f_star: pass polyak(f_star) or a problem with f_star")
     if rule not in _SG_STEPS:                       # one step function per rule value: compiled loops reused
@@ -107,7 +119,7 @@ def _best_and_average(res, rule, problem):
     return res
 
 
-def subgradient_method(problem, x0=None, *, step, maxiter=1000, gtol=0.0, callback=None):
+def subgradient_method(problem, x0=None, *, step=REQUIRED, maxiter=1000, gtol=0.0, callback=None):
     r"""The subgradient method (NumPy driver).
 
     .. math::  x_{k+1} = x_k - \alpha_k s_k,\qquad s_k \in \partial f(x_k)
@@ -132,6 +144,7 @@ def subgradient_method(problem, x0=None, *, step, maxiter=1000, gtol=0.0, callba
     >>> bool(res.fun < 1e-6), bool(res.fun <= res.f_last)
     (True, True)
     """
+    validate_required(problem, x0, step=step)
     x0 = validate_x0(problem, x0)
     res = run(_sg(step, problem), _sg_init(x0, problem), problem, (), maxiter=maxiter, gtol=gtol,
               callback=callback, record_x=True)
@@ -142,10 +155,11 @@ def _sg_init(x0, problem):
     return SubgradState(x0, problem.f(x0), problem.grad(x0), 0, 1, 1)
 
 
-def subgradient_method_jax(problem, x0=None, *, step, maxiter=1000, gtol=0.0):
+def subgradient_method_jax(problem, x0=None, *, step=REQUIRED, maxiter=1000, gtol=0.0):
     """:func:`subgradient_method` compiled with JAX (``jit`` + ``lax.while_loop``); same step, same fields."""
     import jax.numpy as jnp
 
+    validate_required(problem, x0, step=step)
     x0 = jnp.asarray(validate_x0(problem, x0))
     res = run_jax(_sg(step, problem), _sg_init(x0, problem), problem, (), maxiter=maxiter, gtol=gtol,
                   record_x=True)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .drivers import run, validate_maxiter, validate_positive, validate_x0
+from .drivers import _nls_hint, run, validate_maxiter, validate_positive, validate_x0
 
 __all__ = ["cauchy_point", "dogleg", "steihaug_cg", "TRState", "tr_init", "tr_step", "trust_region"]
 
@@ -213,9 +213,11 @@ def trust_region(problem, x0=None, *, subproblem=steihaug_cg, delta0=1.0, delta_
         raise ValueError(f"eta_accept must lie in [0, 1/4), got {eta_accept!r}")
     if not callable(subproblem):
         raise ValueError(f"subproblem must be a function (g, B, delta) -> p, got {subproblem!r}")
-    matrix_free = problem.hess is None if matrix_free is None else bool(matrix_free)
-    if (problem.hvp if matrix_free else problem.hess) is None:
-        raise ValueError(f"problem {problem.name!r} has no {'hvp' if matrix_free else 'hess'} (matrix_free={matrix_free})")
+    hess, hvp = getattr(problem, "hess", None), getattr(problem, "hvp", None)      # an NLSProblem has neither
+    matrix_free = hess is None if matrix_free is None else bool(matrix_free)
+    if (hvp if matrix_free else hess) is None:
+        raise ValueError(f"problem {problem.name!r} has no {'hvp' if matrix_free else 'hess'} (matrix_free={matrix_free})"
+                         f"{_nls_hint(problem)}")
     validate_maxiter(maxiter)
     trace = []
 
