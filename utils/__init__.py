@@ -14,6 +14,8 @@ Week 1: ``derivatives`` (finite differences, gradient checks), ``spectrum`` (pow
 ``landscape`` (loss-landscape slices). Week 2: ``first_order``, ``linesearch``, ``momentum``, ``cg``,
 ``quasi_newton``, ``lbfgs``, ``trust_region``, ``least_squares``, ``levenberg_marquardt``, ``nist``.
 Week 3: ``prox``, ``composite``, ``subgradient``, ``proximal``, ``splitting``, ``primal_dual``, ``tv``.
+Week 4: ``stochastic`` (finite sums f = (1/n) Σ fᵢ: SGD, SVRG, SAGA and the theory helpers; the step rules and
+states stay in the module: ``utils.stochastic.inverse_k``).
 Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
 function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
 ``utils.levenberg_marquardt.levenberg_marquardt``,
@@ -21,7 +23,8 @@ function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.
 """
 from . import (benchmarks, cg, checks, composite, datasets, derivatives, drivers, first_order, landscape, lbfgs,
                least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems, prox,
-               proximal, quasi_newton, result, runtime, spectrum, splitting, subgradient, trust_region, tv)
+               proximal, quasi_newton, result, runtime, spectrum, splitting, stochastic, subgradient, trust_region,
+               tv)
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
 from .checks import CheckFailed, check_close, check_true
@@ -50,6 +53,9 @@ from .result import History, OptimizeResult
 from .runtime import by_scale, device_info, enable_x64, environment_summary, get_scale, headline, rng
 from .spectrum import extreme_eigenvalues, hvp_matvec, lanczos, power_iteration
 from .splitting import admm, admm_jax, admm_lasso, admm_lasso_jax
+from .stochastic import (FiniteSum, StochasticHistory, finite_sum_least_squares, finite_sum_logistic, finite_sum_mean,
+                         gradient_variance, minibatch_sampler, minibatch_variance, saga, saga_rate_bound,
+                         sgd_noise_floor, stochastic_gradient_descent, svrg, svrg_rate_bound)
 from .subgradient import subgradient_method, subgradient_method_jax
 from .trust_region import cauchy_point, dogleg, steihaug_cg
 from .tv import psnr, rof_admm, rof_chambolle_pock, rof_fista_dual
@@ -60,8 +66,8 @@ __all__ = [
     # modules
     "benchmarks", "cg", "checks", "composite", "datasets", "derivatives", "drivers", "first_order", "landscape",
     "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting", "primal_dual",
-    "problems", "prox", "proximal", "quasi_newton", "result", "runtime", "spectrum", "splitting", "subgradient",
-    "trust_region", "tv",
+    "problems", "prox", "proximal", "quasi_newton", "result", "runtime", "spectrum", "splitting", "stochastic",
+    "subgradient", "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "check_close", "check_true",
@@ -92,4 +98,8 @@ __all__ = [
     "subgradient_method", "subgradient_method_jax", "fista", "fista_jax", "gradient_mapping", "ista", "ista_jax",
     "admm", "admm_jax", "admm_lasso", "admm_lasso_jax", "chambolle_pock", "chambolle_pock_jax", "operator_norm",
     "psnr", "rof_admm", "rof_chambolle_pock", "rof_fista_dual",
+    # week 4
+    "FiniteSum", "StochasticHistory", "finite_sum_least_squares", "finite_sum_logistic", "finite_sum_mean",
+    "minibatch_sampler", "stochastic_gradient_descent", "svrg", "saga",
+    "gradient_variance", "minibatch_variance", "sgd_noise_floor", "svrg_rate_bound", "saga_rate_bound",
 ]
