@@ -18,7 +18,7 @@ schedule                   η_k                                                 
 ``warmup_cosine_schedule`` linear warmup over w steps, then cosine to η_end      ``warmup_cosine_decay_schedule``
                            at k = T (T counts the warmup)
 ``one_cycle_schedule``     cosine from η_max/d up to η_max at ⌊pT⌋, then down    ``cosine_onecycle_schedule`` /
-                           to η_max/(d·d_f) at T                                ``OneCycleLR`` (shifted by one, below)
+                           to η_max/(d·d_f) at T                                ``OneCycleLR`` (indexed differently)
 ``inverse_sqrt_schedule``  η min(s/w, √(w/s)), s = k + 1                        — (Vaswani et al. 2017, eq. (3))
 =========================  ===================================================  ==================================
 
@@ -159,7 +159,8 @@ def one_cycle_schedule(eta_max, total_steps, pct_start=0.3, div_factor=25.0, fin
     η_max = ``eta_max`` (optax ``cosine_onecycle_schedule(peak_value)``, torch ``OneCycleLR(max_lr)``),
     T = ``total_steps`` (optax ``transition_steps``, torch ``total_steps``), p = ``pct_start``, d = ``div_factor``,
     d_f = ``final_div_factor`` (same names and defaults 0.3, 25, 1e4 in both). This is optax's indexing; torch's
-    ``OneCycleLR`` ends the phases at p·T − 1 and T − 1 (one step earlier), so the two differ by a shift.
+    ``OneCycleLR`` puts the peak at p·T − 1 (one step earlier) and the minimum at T − 1, so its values differ from
+    these.
 
     >>> s = one_cycle_schedule(1.0, total_steps=100)
     >>> [round(float(s(k)), 12) for k in (0, 30, 100)]
