@@ -596,11 +596,13 @@ def saga(problem: FiniteSum, x0=None, *, eta=None, replace=True, maxiter=20000, 
     .. math::  v_k = \nabla f_j(x_k) - \nabla f_j(\phi_j) + \frac1n\sum_i \nabla f_i(\phi_i),\quad
                x_{k+1} = x_k - \eta v_k,\quad \phi_j \leftarrow x_k,\qquad j \sim U\{1..n\}
 
-    Symbols ↔ arguments: η = ``eta`` (default 1/(3L_max), the paper's choice; scikit-learn
-    ``LogisticRegression(solver="saga")`` picks a similar 1/(2L_max + min(2nμ, L_max))), the table row
-    ∇f_j(φ_j) = ``state.G[j]``, j from :func:`minibatch_sampler` (``replace=False``: reshuffled epochs, as
-    scikit-learn does not). Cost: n component gradients at x₀, then one per step. Defazio et al. Thm. 1 with
-    η = 1/(3L_max): E‖x_k − x*‖² ≤ (1 − ρ)ᵏ(‖x₀ − x*‖² + (2n/(3L_max))(f(x₀) − f*)),
+    Symbols ↔ arguments: η = ``eta`` (default 1/(3L_max)), the table row ∇f_j(φ_j) = ``state.G[j]``, j from
+    :func:`minibatch_sampler` (``replace=False``: reshuffled epochs, which scikit-learn does not do). Cost: n
+    component gradients at x₀, then one per step. Defazio et al. Thm. 1 (each fᵢ μ-strongly convex and
+    L_max-smooth): with η = 1/(2(μn + L_max)) — scikit-learn's ``LogisticRegression(solver="saga")``
+    step 1/(2L_max + min(2nμ, L_max)) — the Lyapunov function T_k = (1/n)Σᵢ[fᵢ(φᵢ) − fᵢ(x*) − ∇fᵢ(x*)ᵀ(φᵢ − x*)]
+    + ‖x_k − x*‖²/(2nη(1 − μη)) contracts as E T_k ≤ (1 − μη)ᵏ T₀, so with φᵢ = x₀
+    E‖x_k − x*‖² ≤ (1 − μη)ᵏ(‖x₀ − x*‖² + 2nη(1 − μη)(f(x₀) − f*)); with η = 1/(3L_max) the factor is 1 − ρ,
     ρ = min(1/(4n), μ/(3L_max)) (:func:`saga_rate_bound`). History once per epoch (n steps) by default.
 
     >>> p = finite_sum_least_squares(n=50, d=3, noise=0.5)
@@ -683,8 +685,9 @@ def svrg_rate_bound(eta, L_max, mu, m):
 
 
 def saga_rate_bound(n, L_max, mu):
-    """1 − ρ, ρ = min(1/(4n), μ/(3L_max)): SAGA's per-step contraction of E‖x_k − x*‖² (plus its Lyapunov terms)
-    with η = 1/(3L_max) (Defazio, Bach & Lacoste-Julien 2014, Thm. 1); per epoch (1 − ρ)ⁿ."""
+    """1 − ρ, ρ = min(1/(4n), μ/(3L_max)): SAGA's per-step contraction of its Lyapunov function (which bounds
+    E‖x_k − x*‖²) with η = 1/(3L_max) (Defazio, Bach & Lacoste-Julien 2014, Thm. 1 and its discussion); per
+    epoch (1 − ρ)ⁿ. With η = 1/(2(μn + L_max)) the factor is 1 − μη (see :func:`saga`)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     L_max, mu = validate_positive("L_max", L_max), validate_positive("mu", mu)
