@@ -423,6 +423,18 @@ def test_non_finite_gradient_ends_the_run():
         assert not res.success and res.status == 3 and np.all(np.isfinite(res.x))
 
 
+def test_non_finite_objective_ends_the_run():
+    """f turns NaN past x = 0.5 while every gradient stays finite: the run stops at the first recorded NaN and
+    returns the iterate before it."""
+    m = finite_sum_mean(np.linspace(0.0, 2.0, 11))
+    p = FiniteSum(name="nan past 0.5", f=lambda x: np.nan if x[0] > 0.5 else m.f(x), grad=m.grad,
+                  grad_samples=m.grad_samples, n=m.n, x0=m.x0, L_max=1.0, L=1.0, mu=1.0)
+    res = stochastic_gradient_descent(p, eta=0.1, maxiter=1000, record_every=1, seed=0)
+    assert res.status == 3 and not res.success and f"iteration {res.nit}" in res.message
+    assert 0 < res.x[0] <= 0.5 and np.isfinite(res.fun) and np.isnan(res.history.fun[-1])
+    assert len(res.history) == res.nit + 1
+
+
 def test_callback_can_stop_and_gtol_stops():
     p = finite_sum_least_squares(n=30, d=3, noise=0.0, seed=0)
     seen = []

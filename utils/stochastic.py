@@ -270,8 +270,9 @@ def inverse_k(eta0, k0=1.0):
 
 
 def inverse_sqrt_k(eta0, k0=1.0):
-    """η_k = η₀/√(1 + k/k₀), the convex (not strongly convex) rule: with averaging E f(x̄_k) − f* = O(1/√k)
-    (Nemirovski, Juditsky, Lan & Shapiro 2009)."""
+    """η_k = η₀/√(1 + k/k₀), the rule for convex (not strongly convex) f with bounded stochastic gradients: the
+    average of the iterates gets E f(x̄_k) − f* = O(log k/√k), O(1/√k) averaging only the second half
+    (Nemirovski, Juditsky, Lan & Shapiro 2009). On a strongly convex f it is slower than :func:`inverse_k`."""
     return _InverseSqrtK(validate_positive("eta0", eta0), validate_positive("k0", k0))
 
 
@@ -373,12 +374,15 @@ def _drive(problem, state, advance, *, maxiter, record_every, gtol, callback, re
             if not _finite(state.g):
                 status, k_bad = NONFINITE, k
                 break
-            good = state
             if k % record_every == 0 or k == maxiter:
                 x, f = record(state)
                 if not math.isfinite(f):
                     status, k_bad = NONFINITE, k
-                elif rows[-1][4] <= gtol:
+                    rows.pop()
+                    if record_x:
+                        xs.pop()
+                    break
+                if rows[-1][4] <= gtol:
                     status = SUCCESS
                 elif callback is not None:
                     try:
@@ -387,6 +391,7 @@ def _drive(problem, state, advance, *, maxiter, record_every, gtol, callback, re
                         stop = True
                     if stop:
                         status = CALLBACK
+            good = state
     if status == NONFINITE:
         rows.append((k, state.grads, math.nan, math.nan, math.nan, eta, time.perf_counter() - t0))
         if record_x:
@@ -526,7 +531,7 @@ def svrg(problem: FiniteSum, x0=None, *, eta, m=None, random_snapshot=False, bat
     ``random_snapshot=True``, B = ``batch_size``, ``maxiter`` = number of epochs S (J&Z's s; ``res.nit``).
     Cost per epoch: n (the full gradient μ̃) + 2mB component gradients. J&Z Thm. 1 (option II, η < 1/(4L_max)):
     E f(x_s) − f* ≤ αˢ(f(x₀) − f*), α = 1/(μη(1 − 2L_maxη)m) + 2L_maxη/(1 − 2L_maxη) (:func:`svrg_rate_bound`).
-    Option I (the last inner iterate) is what is used in practice and is at least as fast here.
+    Option I (the last inner iterate, J&Z's choice in their experiments) is not covered by Thm. 1.
 
     >>> p = finite_sum_least_squares(n=50, d=3, noise=0.5)
     >>> res = svrg(p, eta=0.5 / p.L_max, maxiter=30)
