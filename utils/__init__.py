@@ -15,16 +15,17 @@ Week 1: ``derivatives`` (finite differences, gradient checks), ``spectrum`` (pow
 ``quasi_newton``, ``lbfgs``, ``trust_region``, ``least_squares``, ``levenberg_marquardt``, ``nist``.
 Week 3: ``prox``, ``composite``, ``subgradient``, ``proximal``, ``splitting``, ``primal_dual``, ``tv``.
 Week 4: ``stochastic`` (finite sums f = (1/n) Σ fᵢ: SGD, SVRG, SAGA and the theory helpers; the step rules and
-states stay in the module: ``utils.stochastic.inverse_k``).
+states stay in the module: ``utils.stochastic.inverse_k``), ``adaptive`` (pytree optimizers:
+``utils.adaptive.adam``) and ``schedules`` (step-size schedules: ``utils.schedules.cosine_schedule``).
 Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
 function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
 ``utils.levenberg_marquardt.levenberg_marquardt``,
 ``utils.least_squares.gauss_newton`` (the linear least-squares problem is ``utils.least_squares_problem``).
 """
-from . import (benchmarks, cg, checks, composite, datasets, derivatives, drivers, first_order, landscape, lbfgs,
-               least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems, prox,
-               proximal, quasi_newton, result, runtime, spectrum, splitting, stochastic, subgradient, trust_region,
-               tv)
+from . import (adaptive, benchmarks, cg, checks, composite, datasets, derivatives, drivers, first_order, landscape,
+               lbfgs, least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems,
+               prox, proximal, quasi_newton, result, runtime, schedules, spectrum, splitting, stochastic, subgradient,
+               trust_region, tv)
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
 from .checks import CheckFailed, check_close, check_true
@@ -64,10 +65,10 @@ __version__ = "0.2.0"
 
 __all__ = [
     # modules
-    "benchmarks", "cg", "checks", "composite", "datasets", "derivatives", "drivers", "first_order", "landscape",
-    "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting", "primal_dual",
-    "problems", "prox", "proximal", "quasi_newton", "result", "runtime", "spectrum", "splitting", "stochastic",
-    "subgradient", "trust_region", "tv",
+    "adaptive", "benchmarks", "cg", "checks", "composite", "datasets", "derivatives", "drivers", "first_order",
+    "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting",
+    "primal_dual", "problems", "prox", "proximal", "quasi_newton", "result", "runtime", "schedules", "spectrum",
+    "splitting", "stochastic", "subgradient", "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "check_close", "check_true",
