@@ -73,7 +73,7 @@ def test_backtracking_and_wolfe_reject_ascent_and_orthogonal_directions():
     x = np.ones(2)
     with pytest.raises(ValueError, match="descent"):
         backtracking(HAND.f, x, HAND.f(x), HAND.grad(x), HAND.grad(x))         # true ascent
-    ortho = np.array([1.0, -0.1])      # gᵀd = 1 − 10·0.1 = 0 exactly; computed as 0.0 or −5.55e-17 (FMA)
+    ortho = np.array([1.0, -0.1])      # gᵀd = 0 in exact reals; −5.55e-17 for the stored −0.1 (FMA returns it), 0.0 without FMA
     for search in (lambda d: backtracking(HAND.f, x, HAND.f(x), HAND.grad(x), d),
                    lambda d: strong_wolfe(HAND.f, HAND.grad, x, d)):
         for d in (ortho, -ortho, ortho * 1e8, ortho * 1e-8):

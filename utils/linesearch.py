@@ -27,8 +27,9 @@ def is_descent(g, d, eps=None):
     A sign test ``gᵀd < 0`` is not decidable in floating point: the computed dot product obeys
     |fl(gᵀd) − gᵀd| ≤ γ_n |g|ᵀ|d| ≤ γ_n ‖g‖‖d‖ with γ_n = nu/(1 − nu) ≈ n·u (Higham 2002, §3.1; u the unit
     roundoff of the dtype, n the dimension), and whether the machine fuses multiply and add moves the
-    result inside that band. With g = (1, 10), d = (1, −0.1) the exact gᵀd is 0, and a BLAS kernel with FMA
-    returns −5.55e-17 where one without returns 0.0. So a direction is accepted only when cos∠(g, d) < −ε,
+    result inside that band. With g = (1, 10), d = (1, −0.1): the stored −0.1 is −0.1 − 5.6e-18, so the exact
+    gᵀd of the stored vectors is −5.55e-17 (and 0 for the intended real vectors); a kernel with FMA returns
+    that exact value, one without rounds 10·(−0.1) to −1 first and returns 0.0. So a direction is accepted only when cos∠(g, d) < −ε,
     the angle condition of Zoutendijk's theorem (Nocedal & Wright 2006, eq. 3.12): below ε = n·u the sign of
     the computed gᵀd carries no information. Works on NumPy arrays and on JAX arrays under ``jit``
     (returns a boolean array there).
