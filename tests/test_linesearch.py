@@ -91,11 +91,18 @@ def test_is_descent_is_an_angle_test_independent_of_rounding():
     assert not ls.is_descent(g, np.array([1.0, -0.1]))
     for slope in (0.0, -5.55e-17, 5.55e-17):
         assert not ls.is_descent(np.array([slope, 1.0]), np.array([1.0, 0.0]))
-    # Boundary on purpose: cos∠(g, d) = −c for c well above and well below the default ε = n·u = 2.2e-16.
+    # Boundary on purpose: cos∠(g, d) = −c for c well above and well below the default ε = 2γ_2 ≈ 4u = 4.4e-16.
     for c, expected in [(1e-3, True), (1e-10, True), (1e-14, True), (1e-17, False), (0.0, False)]:
         d = -c * u_g + np.sqrt(1.0 - c * c) * d_perp
         assert bool(ls.is_descent(g, d)) is expected, c
         assert bool(ls.is_descent(g, -d)) is False
+    # The default is 2γ_n. With g = e₁, d = (−c, 1) every product and sum is exact (‖d‖ rounds to 1), so the
+    # computed cosine is exactly −c on every kernel: just above 2γ_n accepted, at γ_n (what rounding alone can
+    # produce in a dot product) rejected.
+    n, u = 2, np.finfo(float).eps / 2
+    gam = n * u / (1 - n * u)
+    for c, expected in [(2.5 * gam, True), (1.5 * gam, False), (1.0 * gam, False)]:
+        assert bool(ls.is_descent(np.array([1.0, 0.0]), np.array([-c, 1.0]))) is expected, c
     # ε is an argument: a wider cone rejects a shallow descent direction the default accepts.
     d = -1e-3 * u_g + np.sqrt(1 - 1e-6) * d_perp
     assert ls.is_descent(g, d) and not ls.is_descent(g, d, eps=1e-2)

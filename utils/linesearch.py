@@ -30,11 +30,13 @@ def is_descent(g, d, eps=None):
     result inside that band. With g = (1, 10), d = (1, −0.1): the stored −0.1 is −0.1 − 5.6e-18, so the exact
     gᵀd of the stored vectors is −5.55e-17 (and 0 for the intended real vectors); a kernel with FMA returns
     that exact value, one without rounds 10·(−0.1) to −1 first and returns 0.0. So a direction is accepted only when cos∠(g, d) < −ε,
-    the angle condition of Zoutendijk's theorem (Nocedal & Wright 2006, eq. 3.12): below ε = n·u the sign of
-    the computed gᵀd carries no information. Works on NumPy arrays and on JAX arrays under ``jit``
+    the angle condition of Zoutendijk's theorem (Nocedal & Wright 2006, eq. 3.12). Within γ_n of 0 the computed
+    cosine says nothing about the sign; the default ε = 2γ_n ≈ 2n·u leaves a margin, so a computed pass
+    certifies that the true cosine is below −(ε − γ_n) ≈ −n·u (up to O(u) relative error in the norms), while a
+    rejected direction has a true cosine above −3γ_n: only directions within rounding of orthogonal are lost. Works on NumPy arrays and on JAX arrays under ``jit``
     (returns a boolean array there).
 
-    Symbols ↔ arguments: g = ``g``, d = ``d``, ε = ``eps`` (default ``None`` means n·u, u from g's dtype).
+    Symbols ↔ arguments: g = ``g``, d = ``d``, ε = ``eps`` (default ``None`` means 2γ_n = 2nu/(1 − nu), u from g's dtype).
 
     >>> import numpy as np
     >>> bool(is_descent(np.array([1.0, 10.0]), np.array([-1.0, 0.0]))), bool(is_descent(np.array([1.0, 10.0]), np.array([1.0, -0.1])))
@@ -42,7 +44,8 @@ def is_descent(g, d, eps=None):
     """
     ns = xp(g)
     if eps is None:
-        eps = g.size * float(np.finfo(g.dtype).eps) / 2.0
+        nu = g.size * float(np.finfo(g.dtype).eps) / 2.0
+        eps = 2.0 * nu / (1.0 - nu)                                   # 2γ_n
     return g @ d < -eps * ns.linalg.norm(g) * ns.linalg.norm(d)
 
 
