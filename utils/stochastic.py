@@ -30,7 +30,7 @@ __all__ = ["FiniteSum", "finite_sum_logistic", "finite_sum_least_squares", "fini
            "minibatch_sampler", "constant", "inverse_k", "inverse_sqrt_k", "step_decay", "StochasticHistory",
            "SGDState", "sgd_init", "sgd_step", "stochastic_gradient_descent", "SVRGState", "svrg_snapshot",
            "svrg_step", "svrg", "SAGAState", "saga_init", "saga_step", "saga", "gradient_variance",
-           "minibatch_variance", "sgd_noise_floor", "svrg_rate_bound", "saga_rate_bound"]
+           "minibatch_variance", "sgd_noise_floor", "sgd_expected_gap", "svrg_rate_bound", "saga_rate_bound"]
 
 
 # ------------------------------------------------------------------------------------------------ problems
@@ -676,6 +676,59 @@ def sgd_noise_floor(eta, sigma2, L):
     if not eta * L < 2:
         raise ValueError(f"eta must satisfy eta·L < 2 (else constant-step SGD diverges), got eta={eta!r}, L={L!r}")
     return eta * sigma2 / (2 * (2 - eta * L))
+
+
+_MOMENT_TENSOR_MAX_D = 32       # sgd_expected_gap: up to this d, precompute E[aᵢaᵢᵀ ⊗ aᵢaᵢᵀ]
+
+
+def sgd_expected_gap(problem: FiniteSum, eta, batch_size=1, maxiter=1000, x0=None) -> np.ndarray:
+    """E f(x_k) − f*, k = 0..maxiter, of mini-batch SGD with replacement on least squares fᵢ = ½(aᵢᵀx − bᵢ)², exactly.
+
+    With e = x − x*, cᵢ = aᵢᵀx* − bᵢ (∇fᵢ(x*) = cᵢaᵢ), H = (1/n)AᵀA, the mean m_k = E e_k and second moment
+    P_k = E e_k e_kᵀ obey m_{k+1} = (I − η_kH)m_k and
+    P_{k+1} = (I − η_kH)P_k(I − η_kH) + (η_k²/B)(E[aaᵀP_kaaᵀ] + 2C(m_k) + S − HP_kH),
+    C(m) = (1/n)Σᵢ cᵢ(aᵢᵀm)aᵢaᵢᵀ, S = (1/n)Σᵢ cᵢ²aᵢaᵢᵀ (tr S = σ*²), and E f(x_k) − f* = ½tr(HP_k). Its limit for
+    constant η is the stationary value that :func:`sgd_noise_floor` brackets. ``problem`` must carry ``info["A"]``
+    and ``info["b"]`` (:func:`finite_sum_least_squares`); ``eta`` is a number or a step rule; O(nd²) per step.
+
+    >>> p = finite_sum_least_squares(n=20, d=2, noise=0.5)
+    >>> g = sgd_expected_gap(p, 0.2 / p.L_max, maxiter=3000)
+    >>> s2 = gradient_variance(p, p.x_star)                          # σ*²
+    >>> bool(0.2 / p.L_max * s2 / 4 <= g[-1] <= sgd_noise_floor(0.2 / p.L_max, s2, p.L_max))
+    True
+    """
+    _validate_finite_sum(problem, "sgd_expected_gap")
+    if "A" not in problem.info or "b" not in problem.info:
+        raise ValueError("sgd_expected_gap needs a least-squares problem with info['A'] and info['b'] "
+                         "(finite_sum_least_squares)")
+    A, b = np.asarray(problem.info["A"], dtype=float), np.asarray(problem.info["b"], dtype=float)
+    n = A.shape[0]
+    B, maxiter, rule = _check_batch(n, batch_size), validate_maxiter(maxiter), _rule(eta)
+    x_star = np.linalg.lstsq(A, b, rcond=None)[0] if problem.x_star is None else np.asarray(problem.x_star, float)
+    c = A @ x_star - b
+    H, S = A.T @ A / n, (A * (c * c)[:, None]).T @ A / n
+    m = np.asarray(validate_x0(problem.problem, x0), dtype=float) - x_star
+    P, d = np.outer(m, m), len(m)
+    if d <= _MOMENT_TENSOR_MAX_D:                              # the d²×d² and d²×d tensors: O(d⁴) per step
+        M4 = np.einsum("ni,nj,nk,nl->ijkl", A, A, A, A, optimize=True).reshape(d * d, d * d) / n
+        Q = np.einsum("n,ni,nj,nk->ijk", c, A, A, A, optimize=True).reshape(d * d, d) / n
+        fourth = lambda P: (M4 @ P.ravel()).reshape(d, d)     # noqa: E731
+        cross = lambda m: (Q @ m).reshape(d, d)                # noqa: E731
+    else:                                                      # O(nd²) per step, no d⁴ memory
+        fourth = lambda P: (A * np.sum((A @ P) * A, 1)[:, None]).T @ A / n     # noqa: E731
+        cross = lambda m: (A * (c * (A @ m))[:, None]).T @ A / n               # noqa: E731
+    gaps = np.empty(maxiter + 1)
+    for k in range(maxiter + 1):
+        gaps[k] = 0.5 * float(np.sum(H * P))
+        if k == maxiter:
+            break
+        eta_k = float(rule(k))
+        M4P, Cm = fourth(P), cross(m)
+        T = np.eye(d) - eta_k * H
+        P = T @ P @ T + eta_k ** 2 / B * (M4P + 2 * Cm + S - H @ P @ H)
+        P = 0.5 * (P + P.T)
+        m = T @ m
+    return gaps
 
 
 def svrg_rate_bound(eta, L_max, mu, m):
