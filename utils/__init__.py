@@ -16,7 +16,8 @@ Week 1: ``derivatives`` (finite differences, gradient checks), ``spectrum`` (pow
 Week 3: ``prox``, ``composite``, ``subgradient``, ``proximal``, ``splitting``, ``primal_dual``, ``tv``.
 Week 4: ``stochastic`` (finite sums f = (1/n) Σ fᵢ: SGD, SVRG, SAGA and the theory helpers; the step rules and
 states stay in the module: ``utils.stochastic.inverse_k``), ``adaptive`` (pytree optimizers:
-``utils.adaptive.adam``) and ``schedules`` (step-size schedules: ``utils.schedules.cosine_schedule``).
+``utils.adaptive.adam``), ``schedules`` (step-size schedules: ``utils.schedules.cosine_schedule``) and ``resnet``
+(the lab's plain-JAX ResNet).
 Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
 function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
 ``utils.levenberg_marquardt.levenberg_marquardt``,
@@ -24,8 +25,8 @@ function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.
 """
 from . import (adaptive, benchmarks, cg, checks, composite, datasets, derivatives, drivers, first_order, landscape,
                lbfgs, least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems,
-               prox, proximal, quasi_newton, result, runtime, schedules, spectrum, splitting, stochastic, subgradient,
-               trust_region, tv)
+               prox, proximal, quasi_newton, resnet, result, runtime, schedules, spectrum, splitting, stochastic,
+               subgradient, trust_region, tv)
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
 from .checks import CheckFailed, check_close, check_true
@@ -67,8 +68,8 @@ __all__ = [
     # modules
     "adaptive", "benchmarks", "cg", "checks", "composite", "datasets", "derivatives", "drivers", "first_order",
     "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting",
-    "primal_dual", "problems", "prox", "proximal", "quasi_newton", "result", "runtime", "schedules", "spectrum",
-    "splitting", "stochastic", "subgradient", "trust_region", "tv",
+    "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "schedules",
+    "spectrum", "splitting", "stochastic", "subgradient", "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "check_close", "check_true",
