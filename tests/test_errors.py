@@ -325,3 +325,53 @@ def test_good_splitting_call_still_runs(name):
 
 def test_the_signature_shows_a_required_step():
     assert "eta=<required>" in str(inspect.signature(utils.gradient_descent))
+
+
+# ------------------------------------------------------------------------------- week 4: finite-sum solvers
+from utils import stochastic  # noqa: E402
+
+FS = stochastic.finite_sum_least_squares(n=20, d=3, seed=0)
+FINITE_SUM = {   # name: (solver, keywords a valid call needs)
+    "stochastic_gradient_descent": (stochastic.stochastic_gradient_descent, {"eta": 0.01}),
+    "svrg": (stochastic.svrg, {"eta": 0.01}),
+    "saga": (stochastic.saga, {}),
+}
+
+
+def test_every_finite_sum_solver_is_in_the_table():
+    found = {name for name, f in vars(stochastic).items() if inspect.isfunction(f) and not name.startswith("_")
+             and f.__module__ == stochastic.__name__ and list(inspect.signature(f).parameters)[:2] == ["problem", "x0"]}
+    assert found == set(FINITE_SUM)
+
+
+@pytest.mark.parametrize("name", FINITE_SUM)
+@pytest.mark.parametrize("bad, got", [(lambda x: x @ x, "a function"), (np.eye(3), r"a numpy\.ndarray"),
+                                      (smooth(), r"a utils\.Problem")])
+def test_finite_sum_solvers_want_a_finite_sum(name, bad, got):
+    solver, kw = FINITE_SUM[name]
+    with pytest.raises(TypeError, match=rf"utils\.{name} expects a utils\.stochastic\.FiniteSum .*got {got}.*"
+                                        rf"finite_sum_logistic\(\)"):
+        solver(bad, **kw)
+
+
+@pytest.mark.parametrize("name", [n for n, (f, _) in FINITE_SUM.items() if required(f)])
+def test_finite_sum_step_positional_or_missing(name):
+    solver, _ = FINITE_SUM[name]
+    assert required(solver) == ["eta"]
+    with pytest.raises(TypeError, match=rf"utils\.{name}: eta is keyword-only and has no default, and 0\.1 was passed "
+                                        rf"as the second positional argument, which is x0.*utils\.{name}\(problem, "
+                                        rf"eta=0\.1\)$"):
+        solver(FS, 0.1)
+    with pytest.raises(TypeError, match=rf"utils\.{name}: missing the required keyword argument 'eta' \(no default\)"):
+        solver(FS)
+
+
+@pytest.mark.parametrize("name", FINITE_SUM)
+def test_finite_sum_step_string_and_callback(name):
+    solver, kw = FINITE_SUM[name]
+    with pytest.raises(ValueError, match=r"eta must be a positive number, got str '0\.1'"):
+        solver(FS, **{**kw, "eta": "0.1"})
+    with pytest.raises(TypeError, match=rf"utils\.{name}: callback must be None or a function"):
+        solver(FS, callback=5, **kw)
+    res = solver(FS, maxiter=3, **kw)
+    assert np.all(np.isfinite(res.x)) and res.nit <= 3

@@ -15,6 +15,7 @@ the run (status 99). Bad arguments raise ``ValueError`` naming the argument, at 
 """
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from dataclasses import dataclass, field, fields
@@ -22,7 +23,8 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-from .drivers import validate_callback, validate_maxiter, validate_nonnegative, validate_positive, validate_x0
+from .drivers import (REQUIRED, validate_callback, validate_maxiter, validate_nonnegative, validate_positive,
+                      validate_required, validate_x0)
 from .problems import Problem, xp
 from .result import CALLBACK, MAXITER, NONFINITE, STATUS_MESSAGES, SUCCESS, OptimizeResult
 
@@ -412,7 +414,9 @@ def _drive(problem, state, advance, *, maxiter, record_every, gtol, callback, re
 
 def _validate_finite_sum(problem, who):
     if not isinstance(problem, FiniteSum):
-        got = "a utils.Problem" if isinstance(problem, Problem) else f"{type(problem).__qualname__} {problem!r}"[:120]
+        t = type(problem)
+        got = ("a utils.Problem" if isinstance(problem, Problem) else "a function" if inspect.isfunction(problem)
+               else f"a {'numpy' if t.__module__.startswith('numpy') else t.__module__}.{t.__qualname__}")
         raise TypeError(f"utils.{who} expects a utils.stochastic.FiniteSum (f = (1/n) Σ fᵢ with per-sample "
                         f"gradients) as its first argument, got {got}; build one with finite_sum_logistic(), "
                         "finite_sum_least_squares(), finite_sum_mean() or FiniteSum(...)")
@@ -455,7 +459,7 @@ def sgd_step(state: SGDState, problem, idx, eta, k_avg=None) -> SGDState:
     return SGDState(x=x, x_bar=x_bar, g=g, k=k, grads=state.grads + len(idx))
 
 
-def stochastic_gradient_descent(problem: FiniteSum, x0=None, *, eta, batch_size=1, replace=True, average_from=None,
+def stochastic_gradient_descent(problem: FiniteSum, x0=None, *, eta=REQUIRED, batch_size=1, replace=True, average_from=None,
                                 maxiter=10000, gtol=0.0, seed=0, callback=None, record_every=None, record_x=None):
     r"""Mini-batch stochastic gradient descent (Robbins & Monro 1951) with optional iterate averaging.
 
@@ -478,7 +482,8 @@ def stochastic_gradient_descent(problem: FiniteSum, x0=None, *, eta, batch_size=
     >>> bool(res.fun - p.f_star < 1e-8), res.grads
     (True, 3000)
     """
-    B = _check_batch(_validate_finite_sum(problem, "stochastic_gradient_descent").n, batch_size)
+    validate_required(_validate_finite_sum(problem, "stochastic_gradient_descent").problem, x0, eta=eta)
+    B = _check_batch(problem.n, batch_size)
     x0, maxiter, gtol, every = _common("stochastic_gradient_descent", problem, x0, maxiter, gtol, callback,
                                        record_every, max(1, problem.n // B))
     rule = _rule(eta)
@@ -519,7 +524,7 @@ def svrg_step(state: SVRGState, problem, idx, eta) -> SVRGState:
     return state._replace(x=state.x - eta * v, g=v, t=state.t + 1, grads=state.grads + 2 * len(idx))
 
 
-def svrg(problem: FiniteSum, x0=None, *, eta, m=None, random_snapshot=False, batch_size=1, replace=True, maxiter=50,
+def svrg(problem: FiniteSum, x0=None, *, eta=REQUIRED, m=None, random_snapshot=False, batch_size=1, replace=True, maxiter=50,
          gtol=0.0, seed=0, callback=None, record_every=1, record_x=None):
     r"""Stochastic variance-reduced gradient (Johnson & Zhang 2013, Fig. 1); one iteration = one epoch s.
 
@@ -538,7 +543,8 @@ def svrg(problem: FiniteSum, x0=None, *, eta, m=None, random_snapshot=False, bat
     >>> bool(res.fun - p.f_star < 1e-12), res.grads == 30 * (50 + 2 * 100)
     (True, True)
     """
-    B = _check_batch(_validate_finite_sum(problem, "svrg").n, batch_size)
+    validate_required(_validate_finite_sum(problem, "svrg").problem, x0, eta=eta)
+    B = _check_batch(problem.n, batch_size)
     x0, maxiter, gtol, every = _common("svrg", problem, x0, maxiter, gtol, callback, record_every, 1)
     eta = validate_positive("eta", eta)
     m = 2 * problem.n // B if m is None else m
