@@ -23,8 +23,8 @@ core count or on the order files are dealt to workers shows up):
 * ``baseline``   NumPy's loops at the build baseline, with every dispatched SIMD target (AVX2, FMA3,
                  AVX-512, …) disabled through ``NPY_DISABLE_CPU_FEATURES``, and OpenBLAS on ``Prescott``.
 
-``OPENBLAS_L2_SIZE`` is set from the CPU's cache size when a core type is forced (OpenBLAS may not detect it
-for a core type it did not choose itself). The default test command is the README's
+``OPENBLAS_L2_SIZE`` is set from the CPU's cache size, in KiB (OpenBLAS's unit), when a core type is forced
+(OpenBLAS may not detect it for a core type it did not choose itself). The default test command is the README's
 (``-n <workers> --dist loadfile``; whole suite: unit tests, doctests and every notebook at smoke scale).
 """
 from __future__ import annotations
@@ -70,13 +70,15 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def l2_bytes() -> str | None:
+def l2_kib() -> str | None:
+    """The L2 cache size in KiB, the unit OpenBLAS reads ``OPENBLAS_L2_SIZE`` in. (Given in bytes, a 1 MiB cache
+    reads as 1 GiB: OpenBLAS then blocks its kernels for that size, and a 6 × 6 product runs for minutes.)"""
     try:
         size = Path("/sys/devices/system/cpu/cpu0/cache/index2/size").read_text().strip()
     except OSError:
         return None
-    mult = {"K": 1024, "M": 1024 ** 2}.get(size[-1:].upper(), 1)
-    return str(int(size.rstrip("KkMm")) * mult)
+    mult = {"K": 1, "M": 1024}.get(size[-1:].upper())
+    return str(int(size.rstrip("KkMm")) * mult) if mult else str(int(size) // 1024)
 
 
 def dispatch_targets() -> list[str]:
@@ -90,7 +92,7 @@ def config_env(name: str) -> dict:
     env = dict(os.environ)
     if coretype:
         env["OPENBLAS_CORETYPE"] = coretype
-        l2 = l2_bytes()
+        l2 = l2_kib()
         if l2 and "OPENBLAS_L2_SIZE" not in env:
             env["OPENBLAS_L2_SIZE"] = l2
     if no_simd:
