@@ -526,23 +526,30 @@ def lp_ipm(c, A, b, *, tol=1e-8, tol_inf=1e-8, maxiter=100, eta=0.99, callback=N
 
 
 # ------------------------------------------------------------------------------------------------ barrier
-def _centering(d: _QP, x, t, *, tol, maxiter, alpha=0.01, beta=0.5):
+def _centering(d: _QP, x, t, *, tol, maxiter, alpha=0.01, beta=0.5, stop=None):
     """Newton's method for min t f₀(x) − Σ log(h − Gx) s.t. Ax = b from a strictly feasible x with Ax = b
     (B&V Alg. 10.1 with feasible start, §11.3.1): returns x*(t), ν*(t) (of t f₀), Newton steps."""
     n, p = d.c.size, d.b.size
     w = np.zeros(p)
     for k in range(1, maxiter + 1):
+        if stop is not None and stop(x):                  # phase I: the first strictly feasible point ends it
+            return x, w, k - 1
         slack = d.h - d.G @ x
         inv = 1.0 / slack
         grad = t * (d.Q @ x + d.c) + d.G.T @ inv
         H = t * d.Q + (d.G.T * inv**2) @ d.G
         K = np.zeros((n + p, n + p))
         K[:n, :n], K[:n, n:], K[n:, :n] = H, d.A.T, d.A
-        sol = np.linalg.lstsq(K, np.concatenate([-grad, np.zeros(p)]), rcond=None)[0]
+        rhs = np.concatenate([-grad, np.zeros(p)])
+        sol = np.linalg.solve(K, rhs)
+        sol = sol + np.linalg.solve(K, rhs - K @ sol)     # one step of iterative refinement: keeps AΔx = 0
         dx, w = sol[:n], sol[n:]
         dec2 = float(dx @ H @ dx)                         # Newton decrement λ(x)²
         if dec2 / 2 <= tol:
             return x, w, k - 1
+        if math.sqrt(dec2) <= (1 - 2 * alpha) / 4:        # quadratic phase of a self-concordant function
+            x = x + dx                                    # (B&V §9.6.4): the full step is accepted; taking it
+            continue                                      # unchecked avoids comparing t·f₀ values in roundoff
 
         def phi(v):
             sl = d.h - d.G @ v
@@ -560,7 +567,7 @@ def _barrier_path(d: _QP, x, *, t0, mu, tol, inner_tol, maxiter, stop=None):
     t, xs, ts, newton, rows = t0, [], [], 0, []
     clock = time.perf_counter()
     for k in range(maxiter + 1):
-        x, w, nk = _centering(d, x, t, tol=inner_tol, maxiter=200)
+        x, w, nk = _centering(d, x, t, tol=inner_tol, maxiter=200, stop=stop)
         newton += nk
         lam = 1.0 / (t * (d.h - d.G @ x))
         nu = w / t
