@@ -35,8 +35,9 @@ _MONITORED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _composite_view(problem):
-    """The record the drivers see: ``f`` = F = f + g (what they monitor), the smooth f kept in
-    ``info["f_smooth"]``. Cached per problem, so the compiled JAX loop is reused across calls."""
+    """The record the drivers see: ``f`` = F = f + h (what they monitor; h is stored under ``info["g"]``),
+    the smooth f kept in ``info["f_smooth"]``. Cached per problem, so the compiled JAX loop is reused across
+    calls."""
     if getattr(problem, "prox", None) is None or "g" not in getattr(problem, "info", {}):
         raise ValueError(f"problem {problem.name!r} is not composite: it needs prox and info['g'] "
                          "(see utils.composite)")
@@ -53,8 +54,8 @@ def gradient_mapping(problem, x, eta):
 
 
 def _prox_grad(problem, x, gf, eta, rho, maxls):
-    """x⁺ = prox_{ηh}(x − η∇f(x)); with ``rho`` < 1, η ← ρη until the majorization (Beck & Teboulle 2009, §3)
-    f(x⁺) ≤ f(x) + ∇f(x)ᵀ(x⁺ − x) + ‖x⁺ − x‖²/(2η) holds. Returns (x⁺, η, f evaluations)."""
+    """x⁺ = prox_{ηh}(x − η∇f(x)); with the shrink factor β = ``rho`` < 1, η ← βη until the majorization
+    (Beck & Teboulle 2009, §3) f(x⁺) ≤ f(x) + ∇f(x)ᵀ(x⁺ − x) + ‖x⁺ − x‖²/(2η) holds. Returns (x⁺, η, f evaluations)."""
     x_plus = problem.prox(x - eta * gf, eta)
     if rho is None:
         return x_plus, eta, 0
@@ -130,10 +131,11 @@ def ista(problem, x0=None, *, eta=None, backtracking=False, rho=0.5, maxiter=100
     .. math::  x_{k+1} = \mathrm{prox}_{\eta h}\big(x_k - \eta\nabla f(x_k)\big)
 
     Symbols ↔ arguments: η = ``eta`` (default 1/L; optax ``learning_rate``); with ``backtracking=True``
-    η starts at ``eta`` and shrinks by ρ = ``rho`` until f(x⁺) ≤ f(x) + ∇f(x)ᵀ(x⁺−x) + ‖x⁺−x‖²/(2η)
-    (ISTA with backtracking, Beck & Teboulle 2009, §3: η never grows, so η_k ≥ min(η₀, ρ/L)). Stops when the
+    η starts at ``eta`` and shrinks by the factor β = ``rho`` (the lecture's β, week 3 §5) until
+    f(x⁺) ≤ f(x) + ∇f(x)ᵀ(x⁺−x) + ‖x⁺−x‖²/(2η)
+    (ISTA with backtracking, Beck & Teboulle 2009, §3: η never grows, so η_k ≥ min(η₀, β/L)). Stops when the
     gradient mapping ‖G_η(x_k)‖ ≤ ``gtol``. Rates: F(x_k) − F* ≤ ‖x₀ − x*‖²/(2η̲k) with η̲ = η = 1/L (or
-    min(η₀, ρ/L) with backtracking) (Beck & Teboulle 2009, Thm. 3.1; Beck 2017, Thm. 10.21); if f is
+    min(η₀, β/L) with backtracking) (Beck & Teboulle 2009, Thm. 3.1; Beck 2017, Thm. 10.21); if f is
     μ-strongly convex and η = 1/L, ‖x_k − x*‖ ≤ (1 − μ/L)ᵏ ‖x₀ − x*‖ (the gradient step contracts by
     1 − μ/L and the prox is nonexpansive; Beck 2017, ch. 10). Daubechies et al.
     (2004) introduced it for the lasso as iterative soft thresholding; scipy has no counterpart.

@@ -4,7 +4,8 @@ State, pure step, and thin front-ends over the shared drivers (:func:`utils.driv
 :func:`utils.drivers.run_jax`), as in :mod:`utils.first_order`. ``problem.f`` is the (nonsmooth) objective and
 ``problem.grad`` returns *a* subgradient s ∈ ∂f(x). ``history.fun`` is f(x_k) and ``history.grad_norm`` is ‖s_k‖
 (not a stationarity measure: it need not go to 0, so ``gtol`` defaults to 0). Its sibling :mod:`utils.proximal`
-holds the methods for composite problems f + g that use the prox of g (ISTA, FISTA).
+holds the methods for composite problems f + h that use the prox of h (ISTA, FISTA; lecture week 3 writes
+F = f + h).
 """
 from __future__ import annotations
 

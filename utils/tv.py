@@ -8,9 +8,10 @@ dual (Chambolle 2004, eq. 8; Beck & Teboulle 2009b, Prop. 4.1, in our scaling):
     P(u) = ½‖u − f‖² + λ TV(u),     D(p) = ½‖f‖² − ½‖f + div p‖²,   p ∈ 𝒫_λ,
 
 where 𝒫_λ = {p : |p_ij|₂ ≤ λ} (isotropic) or {p : |p_{c,ij}| ≤ λ} (anisotropic); u(p) = f + div p, and the
-duality gap P(u) − D(p) ≥ 0 certifies both. (The dual variable carries λ: p = λ·p_lecture, where lecture.md
-§8 writes p in the unit balls and f + λ div p.) Here f is the noisy image (u_noisy in the lecture). Functions use the array namespace of their argument, so they
-run on NumPy and on JAX arrays.
+duality gap P(u) − D(p) ≥ 0 certifies both. This is lecture.md §8's convention: p lies in the λ-balls 𝒫_λ
+and u = f + div p, so −D has an L-Lipschitz gradient with L = ‖∇‖² ≤ 8 (in the unit-ball variable p/λ it
+would be 8λ²). Here f is the noisy image (u_noisy in the lecture). Functions use the array namespace of their
+argument, so they run on NumPy and on JAX arrays.
 """
 from __future__ import annotations
 
@@ -189,7 +190,9 @@ def rof_fista_dual(f, lam, *, iso=True, gap_tol=1e-6, maxiter=1000, callback=Non
     .. math:: p_k = \Pi_{\mathcal P_\lambda}\big(q_k + \tfrac18 \nabla(f + \mathrm{div}\, q_k)\big),\quad
               t_{k+1} = \tfrac{1 + \sqrt{1 + 4t_k^2}}{2},\quad q_{k+1} = p_k + \tfrac{t_k - 1}{t_{k+1}}(p_k - p_{k-1}),
 
-    and u_k = f + div p_k. (Their p, q pair is our p[0], p[1]; their step 1/(8λ) is ours after p ← p/λ.)
+    and u_k = f + div p_k. (Their pair (p, q) is our (p[0], p[1]) divided by −λ: they use unit balls, the model
+    ‖x − f‖² + 2λ TV(x) (twice ours) and the dual without the factor ½, so their Lipschitz constant is 16λ² and
+    their update reads p + (1/(8λ))·(…); in our variable p ∈ 𝒫_λ it is the step 1/8 = 1/L, L = ‖∇‖² ≤ 8.)
     D(p_k) − D⋆ = O(1/k²). Stops when the duality gap P(u_k) − D(p_k) ≤ ``gap_tol``.
 
     >>> import numpy as np
