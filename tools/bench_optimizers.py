@@ -4,8 +4,9 @@
     python -m tools.bench_optimizers --quick    10⁴ parameters, target 1e-3, seconds (what the test suite runs)
 
 (a) Time per jitted step (float32, one jax.jit of step or of update + apply_updates) of utils.adaptive's adam,
-adamw, lion and lookahead(adam) and of the optax equivalents on a pytree of a few leaves; the median of repeated
-timings and the ratio ours/optax (the goal is ≤ 1.1×; printed, not asserted). (b) Seconds to reach
+adamw, lion and lookahead(adam) and of the optax equivalents on a pytree of a few leaves: after untimed warm-up
+calls ours and optax are timed alternately; the median of the repeated timings and the ratio ours/optax (the
+goal is ≤ 1.1×; printed, not asserted). (b) Seconds to reach
 f(x) − f* ≤ rtol·|f*| on the real ℓ2-logistic problem utils.stochastic.finite_sum_logistic() (f* from its
 record): SAGA and SVRG read the first such iterate from their history (recorded once per epoch); scikit-learn's
 LogisticRegression(solver="saga", C=1/(nλ), fit_intercept=False) returns only its final point, so it is rerun
@@ -34,18 +35,24 @@ def _tree(n_params, seed=0):
     return {k: jnp.asarray(rng.standard_normal(s), dtype=jnp.float32) for k, s in shapes.items()}
 
 
-def _median_seconds(step, args, repeats):
+def _paired_median_seconds(ours, ref, repeats, warmup=3):
+    """Median seconds per call of ``ours = (jitted step, args)`` and ``ref``, timed alternately.
+
+    Both are compiled and run ``warmup`` times untimed first, then timed in alternation, so that neither pays
+    for a cold start (the first large buffers a process allocates) or sits in a different phase of the
+    machine's load: timing each in its own block made whichever ran first look up to ~2x slower."""
     import jax
 
-    out = step(*args)                                   # compile
-    jax.block_until_ready(out)
-    times = []
+    for f, args in (ours, ref):
+        for _ in range(warmup):
+            jax.block_until_ready(f(*args))
+    times = ([], [])
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = step(*args)
-        jax.block_until_ready(out)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        for (f, args), t in zip((ours, ref), times):
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(*args))
+            t.append(time.perf_counter() - t0)
+    return float(np.median(times[0])), float(np.median(times[1]))
 
 
 def step_times(n_params=10_000_000, repeats=20):
@@ -64,20 +71,12 @@ def step_times(n_params=10_000_000, repeats=20):
                                  optax.lookahead(optax.adam(1e-3), 5, 0.5))}
     out = {}
     for name, (ours, tx) in pairs.items():
-        t_ours = _median_seconds(jax.jit(ours.step), (x, g, ours.init(x)), repeats)
-        if name.startswith("lookahead"):
-            xp = optax.LookaheadParams.init_synced(x)
-
-            def ref(p, g, s, tx=tx):
-                u, s = tx.update(g, s, p)
-                return optax.apply_updates(p, u), s
-            t_ref = _median_seconds(jax.jit(ref), (xp, g, tx.init(xp)), repeats)
-        else:
-            def ref(p, g, s, tx=tx):
-                u, s = tx.update(g, s, p)
-                return optax.apply_updates(p, u), s
-            t_ref = _median_seconds(jax.jit(ref), (x, g, tx.init(x)), repeats)
-        out[name] = (t_ours, t_ref)
+        def ref(p, g, s, tx=tx):
+            u, s = tx.update(g, s, p)
+            return optax.apply_updates(p, u), s
+        xp = optax.LookaheadParams.init_synced(x) if name.startswith("lookahead") else x
+        out[name] = _paired_median_seconds((jax.jit(ours.step), (x, g, ours.init(x))),
+                                           (jax.jit(ref), (xp, g, tx.init(xp))), repeats)
     return out
 
 
