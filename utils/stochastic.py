@@ -272,9 +272,13 @@ def inverse_k(eta0, k0=1.0):
 
 
 def inverse_sqrt_k(eta0, k0=1.0):
-    """η_k = η₀/√(1 + k/k₀), the rule for convex (not strongly convex) f with bounded stochastic gradients: the
-    average of the iterates gets E f(x̄_k) − f* = O(log k/√k), O(1/√k) averaging only the second half
-    (Nemirovski, Juditsky, Lan & Shapiro 2009). On a strongly convex f it is slower than :func:`inverse_k`."""
+    """η_k = η₀/√(1 + k/k₀), the rule for convex (not strongly convex) f. Its O(1/√k) rates are for averages of
+    the iterates, under bounded stochastic gradients E‖g_k‖² ≤ G² and one of two distance hypotheses:
+    (i) a bounded domain of diameter D (projected steps, so ‖x_k − x*‖ ≤ D for every k): the uniform average of
+    x₀..x_k gets E f(x̄_k) − f* = O((D²/η₀ + η₀G²)/√k); (ii) only D₀ = ‖x₀ − x*‖ (unprojected steps): the
+    η-weighted average Σⱼηⱼxⱼ/Σⱼηⱼ gets O((D₀²/η₀ + η₀G² log k)/√k). Both bound an average, not x_k, and
+    (i) is not available to unprojected SGD on ℝᵈ, whose iterates are not known to stay bounded (Nemirovski,
+    Juditsky, Lan & Shapiro 2009, §2.2). On a strongly convex f it is slower than :func:`inverse_k`."""
     return _InverseSqrtK(validate_positive("eta0", eta0), validate_positive("k0", k0))
 
 
