@@ -119,7 +119,7 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="f_star"):
         plot_convergence(new_ax(), run)
     with pytest.raises(ValueError, match="x must"):
-        plot_convergence(new_ax(), run, x="epochs", f_star=0.0)
+        plot_convergence(new_ax(), run, x="passes", f_star=0.0)
     with pytest.raises(ValueError, match="y must"):
         plot_convergence(new_ax(), run, y="loss")
     with pytest.raises(ValueError, match="history"):
@@ -223,3 +223,38 @@ def test_gap_with_one_f_star_per_run():
     np.testing.assert_allclose(c.median, [2.0, 1.0, 0.5])            # gaps (2,1,.5), (3,1,.5), (1,.5,.25)
     with pytest.raises(ValueError, match="f_star"):
         convergence_curves(runs, y="gap", f_star=[1.0, 2.0])
+
+
+def test_iter_axis_uses_recorded_k_of_a_history_kept_every_m_iterations():
+    """A stochastic run recorded every m = 7 steps: x='iter' must place row j at k = 7j (and the last, partial
+    record at maxiter), not at its row index j; a deterministic History (one row per iterate) keeps k = row."""
+    from utils.stochastic import finite_sum_least_squares, stochastic_gradient_descent
+
+    p = finite_sum_least_squares(n=20, d=2, seed=0)
+    res = stochastic_gradient_descent(p, eta=0.1 / p.L_max, maxiter=50, record_every=7, seed=0)
+    c = convergence_curves(res, x="iter", f_star=p.f_star)
+    np.testing.assert_array_equal(c.t, [0, 7, 14, 21, 28, 35, 42, 49, 50])
+    np.testing.assert_allclose(c.median, res.history.fun - p.f_star, rtol=0, atol=0)
+    c_det = convergence_curves(make_run([3.0, 2.0, 1.5]), x="iter", f_star=1.0)
+    np.testing.assert_array_equal(c_det.t, [0, 1, 2])
+
+
+def test_epochs_axis_is_gradients_computed_over_n():
+    """x='epochs' is grads/n: SGD recorded every 5 steps of batch 2 on n = 20 (10 gradients per record = half an
+    epoch), and SAGA, whose first record already holds the n gradients of its table (epoch 1 at k = 0)."""
+    from utils.stochastic import finite_sum_least_squares, saga, stochastic_gradient_descent
+
+    p = finite_sum_least_squares(n=20, d=2, seed=0)
+    sgd = stochastic_gradient_descent(p, eta=0.1 / p.L_max, batch_size=2, maxiter=20, record_every=5, seed=0)
+    c = convergence_curves(sgd, x="epochs", f_star=p.f_star)
+    np.testing.assert_allclose(c.t, [0.0, 0.5, 1.0, 1.5, 2.0], rtol=1e-15)
+    np.testing.assert_allclose(c.t, sgd.history.grads / p.n, rtol=1e-15)
+    runs = [saga(p, maxiter=40, record_every=10, seed=s) for s in range(2)]
+    c = convergence_curves(runs, x="epochs", f_star=p.f_star)
+    np.testing.assert_allclose(c.t, [1.0, 1.5, 2.0, 2.5, 3.0], rtol=1e-15)
+    fig = Figure()
+    ax = fig.add_subplot()
+    plot_convergence(ax, runs, x="epochs", f_star=p.f_star)
+    assert ax.get_xlabel() == "epochs (gradients computed / n)"
+    with pytest.raises(ValueError, match="epochs"):
+        convergence_curves(make_run([3.0, 2.0]), x="epochs", f_star=1.0)

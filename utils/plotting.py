@@ -32,7 +32,7 @@ _STYLE = {
     "figure.constrained_layout.use": True, "figure.figsize": (6.4, 4.2), "figure.dpi": 110,
     "savefig.dpi": 150,
 }
-_XLABEL = {"iter": "iteration k", "nfev": "function evaluations", "njev": "gradient evaluations",
+_XLABEL = {"iter": "iteration k", "epochs": "epochs (gradients computed / n)", "nfev": "function evaluations", "njev": "gradient evaluations",
            "oracle": "oracle calls (nfev + njev)", "time": "seconds"}
 _YLABEL = {"gap": "f(x_k) − f*", "fun": "f(x_k)", "grad_norm": "‖∇f(x_k)‖"}
 _EPS = np.finfo(float).eps
@@ -60,8 +60,14 @@ def _trace(res, x: str, y: str, f_star):
     h = getattr(res, "history", None)
     if h is None:
         raise ValueError("runs: every result needs a `history` to be plotted")
-    if x == "iter":
-        t = np.arange(len(h.fun), dtype=float)
+    if x == "iter":        # the recorded iteration indices (a history may record every m-th iterate)
+        k = getattr(h, "k", None)
+        t = np.arange(len(h.fun), dtype=float) if k is None else np.asarray(k, dtype=float)
+    elif x == "epochs":
+        if getattr(h, "epochs", None) is None:
+            raise ValueError("x='epochs' needs a history with gradients computed and n (utils.stochastic's "
+                             f"StochasticHistory); got a {type(h).__name__} without `epochs`")
+        t = np.asarray(h.epochs, dtype=float)
     elif x == "oracle":
         t = np.asarray(h.nfev, dtype=float) + np.asarray(h.njev, dtype=float)
     else:
@@ -121,7 +127,11 @@ def plot_convergence(ax, runs, *, x="iter", y="gap", f_star=None, label=None, co
     Parameters
     ----------
     runs : an ``OptimizeResult`` with ``history``, or a list of them (several seeds of one method).
-    x : ``"iter"`` (k), ``"nfev"``, ``"njev"``, ``"oracle"`` (= nfev + njev) or ``"time"`` (seconds).
+    x : ``"iter"`` (the iteration k: ``history.k`` where the history records it, e.g. a
+        :class:`utils.stochastic.StochasticHistory` kept every m iterations; else the row index, which is k
+        for the deterministic :class:`utils.History`), ``"epochs"`` (component gradients computed / n, from
+        ``history.epochs``; stochastic histories only), ``"nfev"``, ``"njev"``, ``"oracle"`` (= nfev + njev)
+        or ``"time"`` (seconds).
     y : ``"gap"`` (f(x_k) − f*, needs ``f_star``: one value, or one per run when the runs solve different
         problems, e.g. one random instance per seed; log scale), ``"fun"`` (linear scale) or ``"grad_norm"``
         (‖∇f(x_k)‖; log scale).
