@@ -16,6 +16,7 @@ decrease f(x⁺) ≤ f(x) + ∇f(x)ᵀ(x⁺−x) + ‖x⁺−x‖²/(2η)) or :f
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, fields, replace
 from typing import Optional
 
@@ -59,7 +60,7 @@ def _finish(res, problem, keep, **extra):
     return res
 
 
-_VIEWS: dict = {}
+_VIEWS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def as_composite(problem) -> Problem:
@@ -68,12 +69,11 @@ def as_composite(problem) -> Problem:
     if getattr(problem, "project", None) is None:
         raise ValueError(f"problem {getattr(problem, 'name', problem)!r} has no project: a constrained problem "
                          "needs project=Π_C")
-    key = id(problem)
-    if key not in _VIEWS or _VIEWS[key][0] is not problem:
+    if problem not in _VIEWS:
         project = problem.project
-        _VIEWS[key] = (problem, replace(problem, prox=lambda v, eta: project(v),
-                                        info={**problem.info, "g": lambda x: 0.0, "F": problem.f}))
-    return _VIEWS[key][1]
+        _VIEWS[problem] = replace(problem, prox=lambda v, eta: project(v),
+                                  info={**problem.info, "g": lambda x: 0.0, "F": problem.f})
+    return _VIEWS[problem]
 
 
 def projected_gradient(problem, x0=None, *, eta=None, backtracking=False, rho=0.5, accelerated=False,
