@@ -18,15 +18,17 @@ Week 4: ``stochastic`` (finite sums f = (1/n) Σ fᵢ: SGD, SVRG, SAGA and the t
 states stay in the module: ``utils.stochastic.inverse_k``), ``adaptive`` (pytree optimizers:
 ``utils.adaptive.adam``), ``schedules`` (step-size schedules: ``utils.schedules.cosine_schedule``) and ``resnet``
 (the lab's plain-JAX ResNet).
-Week 5: ``interior_point`` (primal-dual IPM for LP/QP, the log-barrier method), ``duality`` (dual functions of LP/QP/lasso/SVM, gaps, KKT residuals, SMO; the conjugates stay in the module:
-``utils.duality.conj_norm``).
+Week 5: ``constrained`` (constrained problem records, projected gradient), ``frank_wolfe`` (linear minimization
+oracles, Frank-Wolfe and its away-step and pairwise variants: ``utils.frank_wolfe.frank_wolfe``; the step rules stay
+in the module), ``interior_point`` (primal-dual IPM for LP/QP, the log-barrier method), ``duality`` (dual functions
+of LP/QP/lasso/SVM, gaps, KKT residuals, SMO; the conjugates stay in the module: ``utils.duality.conj_norm``).
 Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
 function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
 ``utils.levenberg_marquardt.levenberg_marquardt``,
 ``utils.least_squares.gauss_newton`` (the linear least-squares problem is ``utils.least_squares_problem``).
 """
-from . import (adaptive, benchmarks, cg, checks, composite, datasets, derivatives, drivers, duality, first_order,
-               interior_point, landscape,
+from . import (adaptive, benchmarks, cg, checks, composite, constrained, datasets, derivatives, drivers, duality,
+               first_order, frank_wolfe, interior_point, landscape,
                lbfgs, least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems,
                prox, proximal, quasi_newton, resnet, result, runtime, schedules, spectrum, splitting, stochastic,
                subgradient, trust_region, tv)
@@ -34,12 +36,16 @@ from .benchmarks import format_table, performance_profile, print_table, run_benc
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
 from .checks import CheckFailed, check_close, check_true
 from .composite import elastic_net, group_lasso, lasso, lasso_lam_max, sparse_regression
+from .constrained import (ConstrainedHistory, as_composite, box_qp, l1_ball_least_squares, matrix_completion,
+                          project_nuclear_ball, projected_gradient, simplex_least_squares)
 from .datasets import fetch, load_bundled
 from .derivatives import directional_fd, fd_error_curve, finite_difference_gradient, gradient_check
 from .duality import (DualityGap, KKTResidual, kkt_residual, lasso_dual, lasso_dual_point, lasso_duality_gap,
                       lasso_primal, lp_dual, lp_duality_gap, lp_ineq_dual, lp_ineq_duality_gap, qp_dual,
                       qp_duality_gap, qp_lagrangian_minimizer, svm_dual, svm_duality_gap, svm_primal,
                       svm_primal_from_dual, svm_smo)
+from .frank_wolfe import (away_frank_wolfe, curvature_constant, fw_rate_bound, lmo_box, lmo_l1_ball, lmo_nuclear_ball,
+                          lmo_simplex, pairwise_frank_wolfe)
 from .first_order import (GDState, gd_init, gd_step, gradient_descent, gradient_descent_armijo,
                           gradient_descent_armijo_jax, gradient_descent_jax, gradient_descent_wolfe)
 from .landscape import hessian_matvec, interpolate, interpolation_barrier, random_direction, slice_1d, slice_2d
@@ -73,8 +79,8 @@ __version__ = "0.2.0"
 
 __all__ = [
     # modules
-    "adaptive", "benchmarks", "cg", "checks", "composite", "datasets", "derivatives", "drivers", "duality",
-    "first_order", "interior_point",
+    "adaptive", "benchmarks", "cg", "checks", "composite", "constrained", "datasets", "derivatives", "drivers", "duality",
+    "first_order", "frank_wolfe", "interior_point",
     "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting",
     "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "schedules",
     "spectrum", "splitting", "stochastic", "subgradient", "trust_region", "tv",
@@ -116,4 +122,7 @@ __all__ = [
     "DualityGap", "KKTResidual", "kkt_residual", "lasso_dual", "lasso_dual_point", "lasso_duality_gap", "lasso_primal",
     "lp_dual", "lp_duality_gap", "lp_ineq_dual", "lp_ineq_duality_gap", "qp_dual", "qp_duality_gap",
     "qp_lagrangian_minimizer", "svm_dual", "svm_duality_gap", "svm_primal", "svm_primal_from_dual", "svm_smo",
+    "ConstrainedHistory", "as_composite", "box_qp", "l1_ball_least_squares", "matrix_completion", "project_nuclear_ball",
+    "projected_gradient", "simplex_least_squares", "away_frank_wolfe", "curvature_constant", "fw_rate_bound", "lmo_box",
+    "lmo_l1_ball", "lmo_nuclear_ball", "lmo_simplex", "pairwise_frank_wolfe",
 ]
