@@ -79,8 +79,8 @@ __version__ = "0.2.0"
 
 __all__ = [
     # modules
-    "adaptive", "benchmarks", "cg", "checks", "composite", "constrained", "datasets", "derivatives", "drivers", "duality",
-    "first_order", "frank_wolfe", "interior_point",
+    "adaptive", "benchmarks", "cg", "checks", "composite", "constrained", "datasets", "derivatives", "drivers",
+    "duality",    "first_order", "frank_wolfe", "interior_point",
     "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting",
     "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "schedules",
     "spectrum", "splitting", "stochastic", "subgradient", "trust_region", "tv",
@@ -122,7 +122,7 @@ __all__ = [
     "DualityGap", "KKTResidual", "kkt_residual", "lasso_dual", "lasso_dual_point", "lasso_duality_gap", "lasso_primal",
     "lp_dual", "lp_duality_gap", "lp_ineq_dual", "lp_ineq_duality_gap", "qp_dual", "qp_duality_gap",
     "qp_lagrangian_minimizer", "svm_dual", "svm_duality_gap", "svm_primal", "svm_primal_from_dual", "svm_smo",
-    "ConstrainedHistory", "as_composite", "box_qp", "l1_ball_least_squares", "matrix_completion", "project_nuclear_ball",
-    "projected_gradient", "simplex_least_squares", "away_frank_wolfe", "curvature_constant", "fw_rate_bound", "lmo_box",
+    "ConstrainedHistory", "as_composite", "box_qp", "l1_ball_least_squares", "matrix_completion",
+    "project_nuclear_ball", "projected_gradient", "simplex_least_squares", "away_frank_wolfe", "curvature_constant", "fw_rate_bound", "lmo_box",
     "lmo_l1_ball", "lmo_nuclear_ball", "lmo_simplex", "pairwise_frank_wolfe",
 ]
