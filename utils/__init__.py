@@ -80,10 +80,10 @@ __version__ = "0.2.0"
 __all__ = [
     # modules
     "adaptive", "benchmarks", "cg", "checks", "composite", "constrained", "datasets", "derivatives", "drivers",
-    "duality",    "first_order", "frank_wolfe", "interior_point",
-    "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting",
-    "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "schedules",
-    "spectrum", "splitting", "stochastic", "subgradient", "trust_region", "tv",
+    "duality", "first_order", "frank_wolfe", "interior_point", "landscape", "lbfgs", "least_squares",
+    "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting", "primal_dual", "problems", "prox",
+    "proximal", "quasi_newton", "resnet", "result", "runtime", "schedules", "spectrum", "splitting", "stochastic",
+    "subgradient", "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "check_close", "check_true",
@@ -119,10 +119,10 @@ __all__ = [
     "minibatch_sampler", "stochastic_gradient_descent", "svrg", "saga",
     "gradient_variance", "minibatch_variance", "sgd_noise_floor", "svrg_rate_bound", "saga_rate_bound",
     # week 5
-    "DualityGap", "KKTResidual", "kkt_residual", "lasso_dual", "lasso_dual_point", "lasso_duality_gap", "lasso_primal",
-    "lp_dual", "lp_duality_gap", "lp_ineq_dual", "lp_ineq_duality_gap", "qp_dual", "qp_duality_gap",
+    "DualityGap", "KKTResidual", "kkt_residual", "lasso_dual", "lasso_dual_point", "lasso_duality_gap",
+    "lasso_primal", "lp_dual", "lp_duality_gap", "lp_ineq_dual", "lp_ineq_duality_gap", "qp_dual", "qp_duality_gap",
     "qp_lagrangian_minimizer", "svm_dual", "svm_duality_gap", "svm_primal", "svm_primal_from_dual", "svm_smo",
     "ConstrainedHistory", "as_composite", "box_qp", "l1_ball_least_squares", "matrix_completion",
-    "project_nuclear_ball", "projected_gradient", "simplex_least_squares", "away_frank_wolfe", "curvature_constant", "fw_rate_bound", "lmo_box",
-    "lmo_l1_ball", "lmo_nuclear_ball", "lmo_simplex", "pairwise_frank_wolfe",
+    "project_nuclear_ball", "projected_gradient", "simplex_least_squares", "away_frank_wolfe", "curvature_constant",
+    "fw_rate_bound", "lmo_box", "lmo_l1_ball", "lmo_nuclear_ball", "lmo_simplex", "pairwise_frank_wolfe",
 ]
