@@ -617,8 +617,10 @@ def saga(problem: FiniteSum, x0=None, *, eta=None, replace=True, maxiter=20000, 
     L_max-smooth): with η = 1/(2(μn + L_max)) — scikit-learn's ``LogisticRegression(solver="saga")``
     step 1/(2L_max + min(2nμ, L_max)) — the Lyapunov function T_k = (1/n)Σᵢ[fᵢ(φᵢ) − fᵢ(x*) − ∇fᵢ(x*)ᵀ(φᵢ − x*)]
     + ‖x_k − x*‖²/(2nη(1 − μη)) contracts as E T_k ≤ (1 − μη)ᵏ T₀, so with φᵢ = x₀
-    E‖x_k − x*‖² ≤ (1 − μη)ᵏ(‖x₀ − x*‖² + 2nη(1 − μη)(f(x₀) − f*)); with η = 1/(3L_max) the factor is 1 − ρ,
-    ρ = min(1/(4n), μ/(3L_max)) (:func:`saga_rate_bound`). History once per epoch (n steps) by default.
+    E‖x_k − x*‖² ≤ (1 − μη)ᵏ(‖x₀ − x*‖² + 2nη(1 − μη)(f(x₀) − f*)). For η ≤ 1/(5L_max), with each fᵢ only convex
+    and f μ-strongly convex, the lecture's Theorem 5.2 gives 1 − min(μη, 1/(3n)) (:func:`saga_rate_bound`). The
+    default 1/(3L_max) is the step of Defazio et al.'s non-strongly-convex O(1/k) rate for the average iterate
+    (§2); no linear rate at that step is proved in the lecture. History once per epoch (n steps) by default.
 
     >>> p = finite_sum_least_squares(n=50, d=3, noise=0.5)
     >>> res = saga(p, maxiter=5000)
@@ -752,11 +754,23 @@ def svrg_rate_bound(eta, L_max, mu, m):
     return 1.0 / (mu * eta * (1 - 2 * L_max * eta) * m) + 2 * L_max * eta / (1 - 2 * L_max * eta)
 
 
-def saga_rate_bound(n, L_max, mu):
-    """1 − ρ, ρ = min(1/(4n), μ/(3L_max)): SAGA's per-step contraction of its Lyapunov function (which bounds
-    E‖x_k − x*‖²) with η = 1/(3L_max) (Defazio, Bach & Lacoste-Julien 2014, Thm. 1 and its discussion); per
-    epoch (1 − ρ)ⁿ. With η = 1/(2(μn + L_max)) the factor is 1 − μη (see :func:`saga`)."""
+def saga_rate_bound(n, L_max, mu, eta=None):
+    """1 − ρ, ρ = min(μη, 1/(3n)): the per-step contraction E T_{k+1} ≤ (1 − ρ)T_k of the lecture's Theorem 5.2
+    (week 4, §5.3), T_k = ‖x_k − x*‖² + 3nη²D_k, D_k = (1/n)Σᵢ‖G[i] − ∇fᵢ(x*)‖², for SAGA with a step
+    0 < η = ``eta`` ≤ 1/(5L_max) (default 1/(5L_max), where ρ = min(μ/(5L_max), 1/(3n))); hypotheses: each fᵢ
+    convex with an L_max-Lipschitz gradient, f μ-strongly convex. Then E‖x_k − x*‖² ≤ (1 − ρ)ᵏ(‖x₀ − x*‖²
+    + 6nη²L_max(f(x₀) − f*)) from φᵢ = x₀; per epoch (1 − ρ)ⁿ. Other steps: Defazio, Bach & Lacoste-Julien
+    (2014, Thm. 1; the lecture's Theorem 5.3) give 1 − μη for η = 1/(2(μn + L_max)) when each fᵢ is μ-strongly
+    convex (see :func:`saga`); :func:`saga`'s default 1/(3L_max) is the step of their non-strongly-convex O(1/k)
+    result (§2), for which no linear rate is proved here.
+
+    >>> round(saga_rate_bound(100, 10.0, 0.1), 6)       # ρ = min(0.1/50, 1/300) = 0.002
+    0.998
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     L_max, mu = validate_positive("L_max", L_max), validate_positive("mu", mu)
-    return 1.0 - min(1.0 / (4 * n), mu / (3 * L_max))
+    eta = 1.0 / (5 * L_max) if eta is None else validate_positive("eta", eta)
+    if eta > (1 + 1e-12) / (5 * L_max):
+        raise ValueError(f"eta must be ≤ 1/(5 L_max) = {1 / (5 * L_max):.4g} for Theorem 5.2, got {eta!r}")
+    return 1.0 - min(mu * eta, 1.0 / (3 * n))
