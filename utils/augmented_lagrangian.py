@@ -103,8 +103,8 @@ def quadratic_penalty(nlp, x0=None, *, rho0=1.0, gamma=10.0, rho_max=1e10, tol=1
     and the inner Hessian's condition number grows like ρ_k (``residuals["inner_cond"]``). Same result fields
     as :func:`augmented_lagrangian`; the multiplier estimates are ν = ρh, λ = ρ max(g, 0) (N&W eq. 17.8).
 
-    >>> from utils.hock_schittkowski import hs6
-    >>> res = quadratic_penalty(hs6(), tol=1e-6)
+    >>> from utils.hock_schittkowski import hs7
+    >>> res = quadratic_penalty(hs7(), tol=1e-6)
     >>> bool(res.residuals["inner_cond"][-1] > 100 * res.residuals["inner_cond"][0])
     True
     """
