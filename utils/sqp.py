@@ -197,8 +197,8 @@ def sqp(nlp, x0=None, *, lam0=None, nu0=None, hessian="bfgs", soc=False, mu0=1.0
     effect (:func:`utils.hock_schittkowski.maratos`).
 
     Stops when the KKT residual (:func:`utils.hock_schittkowski.kkt_residual`: ∞-norms of ∇ₓL, of the
-    violation, of λ∘g) is ≤ ``tol`` (status 0), after ``maxiter`` iterations (1), when the line search fails or
-    the QP solver fails (2), on non-finite values (3), or when the callback asks (99).
+    violation, of λ∘g) is ≤ ``tol`` (status 0), after ``maxiter`` iterations (1), when the line search or the
+    QP solver fails, or the KKT residual has not halved in 10 iterations (the rounding floor) (2), on non-finite values (3), or when the callback asks (99).
 
     Symbols ↔ arguments: λ₀, ν₀ = ``lam0``, ``nu0`` (default 0); μ₀ = ``mu0``; η = ``eta`` (Armijo constant on φ₁); ρ = ``rho``; scipy's nearest
     method is ``minimize(method="SLSQP")`` (Kraft 1988: SQP, a BFGS-updated LDLᵀ B, an ℓ₁-type merit).
@@ -297,8 +297,8 @@ def _sqp_loop(nlp, x, lam0, nu0, hessian, soc, mu0, eta, rho, ls_maxiter, tol, m
                     x_new, f_new, g_new, h_new, used_soc, ok = x_soc, f_soc, g_soc, h_soc, 1.0, True
                     break
             alpha *= rho
-        if not ok and D > -1e-14 * (1 + abs(phi0)):   # no measurable decrease left: rounding at x*
-            ok = True
+        rounding = not ok and D > -1e-14 * (1 + abs(phi0))   # no measurable decrease left: rounding at x*
+        ok = ok or rounding
         if not ok:
             status = NO_PROGRESS
             break
@@ -319,6 +319,10 @@ def _sqp_loop(nlp, x, lam0, nu0, hessian, soc, mu0, eta, rho, ls_maxiter, tol, m
             break
         if kkt <= tol:
             status = SUCCESS
+            break
+        recent = [row[1] for row in rows[-11:]]
+        if rounding or (len(recent) == 11 and min(recent[1:]) > 0.5 * recent[0]):
+            status = NO_PROGRESS                       # rounding floor: no merit decrease, or KKT stalled 10 steps
             break
         if callback is not None:
             try:
