@@ -20,18 +20,22 @@ states stay in the module: ``utils.stochastic.inverse_k``), ``adaptive`` (pytree
 (the lab's plain-JAX ResNet).
 Week 5: ``constrained`` (constrained problem records, projected gradient), ``frank_wolfe`` (linear minimization
 oracles, Frank-Wolfe and its away-step and pairwise variants: ``utils.frank_wolfe.frank_wolfe``; the step rules stay
-in the module), ``interior_point`` (primal-dual IPM for LP/QP, the log-barrier method), ``duality`` (dual functions
+in the module), ``interior_point`` (primal-dual IPM for LP/QP, the log-barrier method),
+``hock_schittkowski`` (the nonlinear-program record and the HS test set; its KKT residual is
+``utils.hock_schittkowski.kkt_residual``), ``sqp`` (``utils.sqp.sqp``), ``augmented_lagrangian``
+(``utils.augmented_lagrangian.augmented_lagrangian``, the quadratic penalty), ``duality`` (dual functions
 of LP/QP/lasso/SVM, gaps, KKT residuals, SMO; the conjugates stay in the module: ``utils.duality.conj_norm``).
 Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
 function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
 ``utils.levenberg_marquardt.levenberg_marquardt``,
 ``utils.least_squares.gauss_newton`` (the linear least-squares problem is ``utils.least_squares_problem``).
 """
-from . import (adaptive, benchmarks, cg, checks, composite, constrained, datasets, derivatives, drivers, duality,
-               first_order, frank_wolfe, interior_point, landscape,
+from . import (adaptive, augmented_lagrangian, benchmarks, cg, checks, composite, constrained, datasets, derivatives,
+               drivers, duality, first_order, frank_wolfe, hock_schittkowski, interior_point, landscape,
                lbfgs, least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems,
-               prox, proximal, quasi_newton, resnet, result, runtime, schedules, spectrum, splitting, stochastic,
+               prox, proximal, quasi_newton, resnet, result, runtime, schedules, spectrum, splitting, sqp, stochastic,
                subgradient, trust_region, tv)
+from .augmented_lagrangian import quadratic_penalty
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
 from .checks import CheckFailed, check_close, check_true
@@ -48,6 +52,8 @@ from .frank_wolfe import (away_frank_wolfe, curvature_constant, fw_rate_bound, l
                           lmo_simplex, pairwise_frank_wolfe)
 from .first_order import (GDState, gd_init, gd_step, gradient_descent, gradient_descent_armijo,
                           gradient_descent_armijo_jax, gradient_descent_jax, gradient_descent_wolfe)
+from .hock_schittkowski import (NonlinearProgram, hs_benchmark_rows, hs_problems, kkt_multipliers, maratos,
+                                scipy_constraints)
 from .landscape import hessian_matvec, interpolate, interpolation_barrier, random_direction, slice_1d, slice_2d
 from .least_squares import NLSProblem, gauss_newton, gauss_newton_jax, nls_from_jax
 from .linesearch import WolfeResult, backtracking, strong_wolfe
@@ -68,6 +74,7 @@ from .result import History, OptimizeResult
 from .runtime import by_scale, device_info, enable_x64, environment_summary, get_scale, headline, rng
 from .spectrum import extreme_eigenvalues, hvp_matvec, lanczos, power_iteration
 from .splitting import admm, admm_jax, admm_lasso, admm_lasso_jax
+from .sqp import damped_bfgs_update, qp_solve
 from .stochastic import (FiniteSum, StochasticHistory, finite_sum_least_squares, finite_sum_logistic, finite_sum_mean,
                          gradient_variance, minibatch_sampler, minibatch_variance, saga, saga_rate_bound,
                          sgd_noise_floor, stochastic_gradient_descent, svrg, svrg_rate_bound)
@@ -79,11 +86,11 @@ __version__ = "0.2.0"
 
 __all__ = [
     # modules
-    "adaptive", "benchmarks", "cg", "checks", "composite", "constrained", "datasets", "derivatives", "drivers",
-    "duality", "first_order", "frank_wolfe", "interior_point", "landscape", "lbfgs", "least_squares",
-    "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting", "primal_dual", "problems", "prox",
-    "proximal", "quasi_newton", "resnet", "result", "runtime", "schedules", "spectrum", "splitting", "stochastic",
-    "subgradient", "trust_region", "tv",
+    "adaptive", "augmented_lagrangian", "benchmarks", "cg", "checks", "composite", "constrained", "datasets",
+    "derivatives", "drivers", "duality", "first_order", "frank_wolfe", "hock_schittkowski", "interior_point",
+    "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting",
+    "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "schedules",
+    "spectrum", "splitting", "sqp", "stochastic", "subgradient", "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "check_close", "check_true",
@@ -125,4 +132,6 @@ __all__ = [
     "ConstrainedHistory", "as_composite", "box_qp", "l1_ball_least_squares", "matrix_completion",
     "project_nuclear_ball", "projected_gradient", "simplex_least_squares", "away_frank_wolfe", "curvature_constant",
     "fw_rate_bound", "lmo_box", "lmo_l1_ball", "lmo_nuclear_ball", "lmo_simplex", "pairwise_frank_wolfe",
+    "NonlinearProgram", "hs_benchmark_rows", "hs_problems", "kkt_multipliers", "maratos", "scipy_constraints",
+    "damped_bfgs_update", "qp_solve", "quadratic_penalty",
 ]
