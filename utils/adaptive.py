@@ -483,7 +483,8 @@ def weight_ema(inner: Optimizer, beta=0.999, *, debias=False) -> Optimizer:
                c_k = 1-\beta \ \ (\bar x_0 = x_0),\quad\text{or, debiased,}\quad c_k = \frac{1-\beta}{1-\beta^k}
 
     Without ``debias``, x̄_k = β^k x₀ + (1−β)Σ_{j=1}^k β^{k−j} x_j, torch
-    ``AveragedModel(multi_avg_fn=get_ema_multi_avg_fn(β))`` started at x₀. With ``debias``, x̄_k is the
+    ``AveragedModel(multi_avg_fn=get_ema_multi_avg_fn(β))`` started at x₀ (torch's first ``update_parameters``
+    call copies the model instead of averaging, so call it once at x₀ before training). With ``debias``, x̄_k is the
     normalized average of x₁…x_k with weights ∝ β^{k−j}: optax ``ema(decay=β, debias=True)`` fed the iterates
     (optax keeps the zero-started sum and divides by 1 − β^k; this running form is the same number). The steps
     return the inner optimizer's iterates; the average is ``state.x_bar``. β = ``beta`` (optax ``decay``,
