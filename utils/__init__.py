@@ -54,6 +54,8 @@ from .first_order import (GDState, gd_init, gd_step, gradient_descent, gradient_
                           gradient_descent_armijo_jax, gradient_descent_jax, gradient_descent_wolfe)
 from .hock_schittkowski import (NonlinearProgram, hs_benchmark_rows, hs_problems, kkt_multipliers, maratos,
                                 scipy_constraints)
+from .interior_point import (barrier, infeasible_lp, infeasible_qp, lp_ipm, qp_ipm, random_lp, random_qp, unbounded_lp,
+                             unbounded_qp)
 from .landscape import hessian_matvec, interpolate, interpolation_barrier, random_direction, slice_1d, slice_2d
 from .least_squares import NLSProblem, gauss_newton, gauss_newton_jax, nls_from_jax
 from .linesearch import WolfeResult, backtracking, strong_wolfe
@@ -133,5 +135,6 @@ __all__ = [
     "project_nuclear_ball", "projected_gradient", "simplex_least_squares", "away_frank_wolfe", "curvature_constant",
     "fw_rate_bound", "lmo_box", "lmo_l1_ball", "lmo_nuclear_ball", "lmo_simplex", "pairwise_frank_wolfe",
     "NonlinearProgram", "hs_benchmark_rows", "hs_problems", "kkt_multipliers", "maratos", "scipy_constraints",
-    "damped_bfgs_update", "qp_solve", "quadratic_penalty",
+    "damped_bfgs_update", "qp_solve", "quadratic_penalty", "barrier", "infeasible_lp", "infeasible_qp", "lp_ipm",
+    "qp_ipm", "random_lp", "random_qp", "unbounded_lp", "unbounded_qp",
 ]
