@@ -1,15 +1,18 @@
 """Week 5 benchmark: our interior-point method against Clarabel (through CVXPY) and HiGHS' interior point.
 
-    python -m tools.bench_constrained            LP and QP families up to n = 800 (a minute or so)
-    python -m tools.bench_constrained --quick    small sizes, seconds (what the test suite runs)
+    python -m tools.bench_constrained            LP and QP families up to n = 800 and the HS set (a minute or so)
+    python -m tools.bench_constrained --quick    small sizes and HS 6, 14, 35, seconds (what the test suite runs)
 
 (a) Random feasible standard-form LPs (utils.interior_point.random_lp, m = 0.4n): iterations, seconds and the
 relative objective error |f − f*|/max(1, |f*|) against the constructed optimum f*, for utils.lp_ipm,
 CVXPY + Clarabel and scipy.optimize.linprog(method="highs-ipm"), all at their default tolerances. (b) Random
 convex QPs (random_qp, m = 1.5n inequalities, p = 0.2n equalities): utils.qp_ipm against Clarabel. Seconds
 include CVXPY's compilation for Clarabel; our IPM uses dense NumPy linear algebra, so its time grows as n³
-while the sparse solvers' does not: read the timings as orders of magnitude. Each section is one function
-returning rows, so further sections (e.g. the Hock–Schittkowski set for SQP) are added the same way.
+while the sparse solvers' does not: read the timings as orders of magnitude. (c) The Hock–Schittkowski set
+(utils.hock_schittkowski.hs_benchmark_rows): utils.sqp.sqp with damped BFGS and with the exact Hessian, and
+utils.augmented_lagrangian.augmented_lagrangian, against scipy's SLSQP (ftol = 1e-12) and trust-constr: iterations,
+function evaluations (line searches and inner solves included), ‖x − x*‖ and |f − f*| against the published
+solution, and whether the solver reported success. Each section is one function returning rows.
 """
 from __future__ import annotations
 
@@ -71,6 +74,21 @@ def qp_section(sizes):
     return rows
 
 
+def hs_section(quick):
+    """Rows (problem, method, iterations, function evaluations, ‖x − x*‖, |f − f*|, success) on the HS set."""
+    from utils.hock_schittkowski import hs_benchmark_rows
+
+    return [(r["problem"], r["method"], r["nit"], r["nfev"], r["x_err"], r["f_err"], r["success"])
+            for r in hs_benchmark_rows(quick=quick)]
+
+
+def _print_hs(title, rows):
+    print(title)
+    print(f"{'problem':<8}{'method':<24}{'iters':>6}{'f evals':>9}{'|x - x*|':>11}{'|f - f*|':>11}  success")
+    for prob, name, k, nf, ex, ef, ok in rows:
+        print(f"{prob:<8}{name:<24}{k:>6}{nf:>9}{ex:>11.1e}{ef:>11.1e}  {ok}")
+
+
 def _print(title, rows):
     print(title)
     print(f"{'n':>6}  {'solver':<16}{'iters':>6}{'seconds':>10}{'obj. error':>12}")
@@ -83,9 +101,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     args = parser.parse_args(argv)
     lp_sizes, qp_sizes = ([20, 50], [10, 30]) if args.quick else ([50, 100, 200, 400, 800], [25, 50, 100, 200, 400])
-    out = {"lp": lp_section(lp_sizes), "qp": qp_section(qp_sizes)}
+    out = {"lp": lp_section(lp_sizes), "qp": qp_section(qp_sizes), "hs": hs_section(args.quick)}
     _print("(a) standard-form LP, m = 0.4n", out["lp"])
     _print("\n(b) convex QP, 1.5n inequalities, 0.2n equalities", out["qp"])
+    _print_hs("\n(c) Hock-Schittkowski problems: SQP and the augmented Lagrangian vs SLSQP and trust-constr", out["hs"])
     print("\ntimings: wall time on this machine under its current load (Clarabel's includes CVXPY compilation)")
     return out
 
