@@ -10,9 +10,9 @@ with ``problem.f_star`` = F*). The stationarity measure is the gradient mapping
 .. math::  G_\eta(x) = \big(x - \mathrm{prox}_{\eta h}(x - \eta\nabla f(x))\big)/\eta ,
 
 which is 0 exactly at minimizers of F and equals ∇f(x) when h = 0 (Beck 2017, ch. 10, "gradient mapping"):
-``history.grad_norm`` = ‖G_η(x_k)‖ for ISTA and ‖G_η(y_k)‖ at the extrapolated point for FISTA (the step
-computes it there for free); runs stop when it falls to ``gtol``. The subgradient method, which needs no prox,
-is in the sibling module :mod:`utils.subgradient`.
+``history.grad_norm`` = ‖G_η(x_k)‖ for ISTA and ‖G_η(y_{k−1})‖ for FISTA (the mapping at the extrapolated point that
+produced x_k; the step computes it there for free); runs stop when it falls to ``gtol``. The subgradient method,
+which needs no prox, is in the sibling module :mod:`utils.subgradient`.
 """
 from __future__ import annotations
 
