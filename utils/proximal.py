@@ -80,7 +80,7 @@ def _prox_grad(problem, x, gf, eta, rho, maxls):
 
 class ISTAState(NamedTuple):
     x: Any        # x_k
-    x_plus: Any   # prox_{ηg}(x_k − η∇f(x_k)) = x_{k+1}, computed with x_k so that g is G_η(x_k)
+    x_plus: Any   # prox_{ηh}(x_k − η∇f(x_k)) = x_{k+1}, computed with x_k so that g is G_η(x_k)
     g: Any        # G_η(x_k) = (x_k − x_plus)/η, the gradient mapping
     eta: Any      # η_k (fixed, or the last accepted backtracking step)
     k: Any
@@ -230,9 +230,10 @@ def fista(problem, x0=None, *, eta=None, restart=None, maxiter=1000, gtol=1e-8, 
     when (y_k − x_{k+1})ᵀ(x_{k+1} − x_k) > 0), which then sets t_{k+1} = 1 and y_{k+1} = x_{k+1}. So β_k =
     (t_k − 1)/t_{k+1}, β₀ = 0: the course-wide convention of the week 1 lecture, §0. Rate with η = 1/L:
     F(x_k) − F* ≤ 2L‖x₀ − x*‖²/(k+1)² for k ≥ 1 (Beck 2017, Thm. 10.34; Beck & Teboulle 2009, Thm. 4.4, in
-    their indexing). Without restart FISTA still converges linearly when f is μ-strongly convex, but without
-    the √κ speed-up (Li, Shi & Yuan, SIAM J. Optim. 2024; on a quadratic the tail rate is √(1 − μ/L), measured
-    in tests/test_fista_linear_rate.py). F(x_k) is not monotone. Stops when ‖G_η(y_{k−1})‖ ≤ ``gtol``.
+    their indexing). Without restart FISTA still converges linearly when f is μ-strongly convex and η < 1/L, but
+    without the √κ speed-up (Li, Shi & Yuan, SIAM J. Optim. 2024, whose theorem needs η < 1/L); at η = 1/L the
+    quadratic computation of the week 3 lecture, §6, covers quadratics: the tail rate is √(1 − μ/L), measured
+    in tests/test_fista_linear_rate.py. F(x_k) is not monotone. Stops when ‖G_η(y_{k−1})‖ ≤ ``gtol``.
 
     >>> import numpy as np
     >>> from utils.composite import lasso
