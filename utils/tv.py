@@ -173,8 +173,9 @@ class FGPState(NamedTuple):
 
 
 def fgp_step(s: FGPState, f, lam, iso):
-    """p_k = Π_𝒫(q_k + ⅛∇(f + div q_k)); t_{k+1} = (1 + √(1 + 4t_k²))/2;
-    q_{k+1} = p_k + ((t_k − 1)/t_{k+1})(p_k − p_{k−1}). Pure; NumPy or JAX arrays."""
+    """p_{k+1} = Π_{𝒫_λ}(q_k + ⅛∇(f + div q_k)); t_{k+1} = (1 + √(1 + 4t_k²))/2;
+    q_{k+1} = p_{k+1} + ((t_k − 1)/t_{k+1})(p_{k+1} − p_k), from q₀ = p₀, t₀ = 1 (the course's one FISTA
+    indexing, week 1 lecture, §0). Pure; NumPy or JAX arrays."""
     p = project_dual_ball(s.q + gradient(f + divergence(s.q)) / GRAD_NORM_SQ_BOUND, lam, iso)
     t = (1.0 + xp(p).sqrt(1.0 + 4.0 * s.t ** 2)) / 2.0
     q = p + ((s.t - 1.0) / t) * (p - s.x)
@@ -187,10 +188,12 @@ def rof_fista_dual(f, lam, *, iso=True, gap_tol=1e-6, maxiter=1000, callback=Non
     algorithms for constrained total variation image denoising and deblurring problems*, IEEE TIP 18(11),
     Alg. FGP): minimize h(p) = ½‖f + div p‖² over p ∈ 𝒫_λ, ∇h(p) = −∇(f + div p), L = ‖∇‖² ≤ 8,
 
-    .. math:: p_k = \Pi_{\mathcal P_\lambda}\big(q_k + \tfrac18 \nabla(f + \mathrm{div}\, q_k)\big),\quad
-              t_{k+1} = \tfrac{1 + \sqrt{1 + 4t_k^2}}{2},\quad q_{k+1} = p_k + \tfrac{t_k - 1}{t_{k+1}}(p_k - p_{k-1}),
+    .. math:: p_{k+1} = \Pi_{\mathcal P_\lambda}\big(q_k + \tfrac18 \nabla(f + \mathrm{div}\, q_k)\big),\quad
+              t_{k+1} = \tfrac{1 + \sqrt{1 + 4t_k^2}}{2},\quad
+              q_{k+1} = p_{k+1} + \tfrac{t_k - 1}{t_{k+1}}(p_{k+1} - p_k),
 
-    and u_k = f + div p_k. (Their pair (p, q) is our (p[0], p[1]) divided by −λ: they use unit balls, the model
+    with q₀ = p₀ = 0 and t₀ = 1 (the course's one FISTA indexing, week 1 lecture, §0; Beck & Teboulle's r_k, t_k,
+    from r₁ = p₀ and t₁ = 1, are our q_{k−1}, t_{k−1}; p_k is the same in both), and u_k = f + div p_k. (Their pair (p, q) is our (p[0], p[1]) divided by −λ: they use unit balls, the model
     ‖x − f‖² + 2λ TV(x) (twice ours) and the dual without the factor ½, so their Lipschitz constant is 16λ² and
     their update reads p + (1/(8λ))·(…); in our variable p ∈ 𝒫_λ it is the step 1/8 = 1/L, L = ‖∇‖² ≤ 8.)
     D(p_k) − D⋆ = O(1/k²). Stops when the duality gap P(u_k) − D(p_k) ≤ ``gap_tol``.
