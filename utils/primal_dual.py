@@ -106,8 +106,8 @@ def chambolle_pock(prox_tau_f, prox_sigma_gconj, K, KT, x0, y0, *, tau, sigma, t
         x_{k+1} = \mathrm{prox}_{\tau f}(x_k - \tau K^\top y_{k+1}), \quad
         \bar x_{k+1} = x_{k+1} + \theta(x_{k+1} - x_k),
 
-    with x̄₀ = x₀; for θ = 1 it converges when τσ‖K‖² < 1 (Chambolle & Pock 2011, Alg. 1, Thm. 1). Residuals
-    (from the optimality conditions −Kᵀy ∈ ∂f(x), Kx ∈ ∂g*(y)): r_{k+1} = (x_k − x_{k+1})/τ and
+    with x̄₀ = x₀; for θ = 1 it converges when τσ‖K‖² < 1, when a saddle point exists (Chambolle & Pock 2011,
+    Alg. 1, Thm. 1). Residuals (from the optimality conditions −Kᵀy ∈ ∂f(x), Kx ∈ ∂g*(y)): r_{k+1} = (x_k − x_{k+1})/τ and
     s_{k+1} = (y_k − y_{k+1})/σ − K(x_{k+1} − x̄_k); stop when ‖r‖ ≤ ε_pri = √n ε_abs + ε_rel‖Kᵀy‖ and
     ‖s‖ ≤ ε_dual = √m ε_abs + ε_rel‖Kx‖ (the tolerances follow Boyd et al. 2011, §3.3).
 
