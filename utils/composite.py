@@ -1,7 +1,8 @@
-r"""Composite problems F(x) = f(x) + g(x): f smooth (L-Lipschitz gradient), g closed convex with a cheap prox.
+r"""Composite problems F(x) = f(x) + h(x): f smooth (L-Lipschitz gradient), h closed convex with a cheap prox.
 
 Each is a :class:`utils.problems.Problem` record in which ``f``/``grad`` are the *smooth part* f and ∇f,
-``prox(v, eta)`` = prox_{ηg}(v), and ``info`` holds ``g`` (the nonsmooth part), ``F`` (the whole objective),
+``prox(v, eta)`` = prox_{ηh}(v), and ``info`` holds ``g`` (the nonsmooth part h; the course writes h so that g
+stays a gradient, week 1 lecture, §0), ``F`` (the whole objective),
 ``gap(x)`` (a duality gap, an upper bound on F(x) − F*), the data and the weights. ``f_star`` is F* (not the
 minimum of f alone), ``x_star`` the reference minimizer, ``L`` the Lipschitz constant of ∇f and ``mu`` its
 strong-convexity modulus (0 when f is only convex).
@@ -11,9 +12,9 @@ duality gap certifies F(x_ref) − F* ≤ ``tol``·max(1, |F(x_ref)|) (default 1
 ``info["gap_ref"]``. The tests cross-check x* and F* with scikit-learn (``Lasso``, ``ElasticNet``) and CVXPY
 (Clarabel).
 
-Duality gap (all three problems share it). With r = b − Ax and g a norm-like penalty with dual norm g°,
-the dual of min (1/2m)‖Ax − b‖² + g(x) is max_ν D(ν) = (bᵀν − ½‖ν‖²)/m subject to g°(Aᵀν) ≤ m, and
-ν = r·min(1, m/g°(Aᵀr)) is dual feasible, so gap(x) = F(x) − D(ν) ≥ F(x) − F* ≥ 0, zero at the minimizer
+Duality gap (all three problems share it). With r = b − Ax and h a norm-like penalty with dual norm h°,
+the dual of min (1/2m)‖Ax − b‖² + h(x) is max_ν D(ν) = (bᵀν − ½‖ν‖²)/m subject to h°(Aᵀν) ≤ m, and
+ν = r·min(1, m/h°(Aᵀr)) is dual feasible, so gap(x) = F(x) − D(ν) ≥ F(x) − F* ≥ 0, zero at the minimizer
 (Boyd & Vandenberghe 2004, §5.2; the same certificate scikit-learn's coordinate descent stops on).
 """
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _reference(F, grad, prox, gap, L, n, tol, maxiter=200_000):
 
 
 def _composite(name, A, b, smooth_l2, gfun, prox, dual_ratio, tol, info):
-    """Build the record for F(x) = (1/2m)‖Ax − b‖² + (λ₂/2)‖x‖² + g(x); ``dual_ratio(w)`` = g°(w)/m."""
+    """Build the record for F(x) = (1/2m)‖Ax − b‖² + (λ₂/2)‖x‖² + h(x), h = ``gfun``; ``dual_ratio(w)`` = h°(w)/m."""
     m, n = A.shape
     s = np.linalg.svd(A, compute_uv=False)
 
@@ -102,7 +103,7 @@ def _composite(name, A, b, smooth_l2, gfun, prox, dual_ratio, tol, info):
 
 def lasso(A, b, lam, *, tol=1e-12, name=None) -> Problem:
     r"""The lasso, F(x) = (1/2m)‖Ax − b‖² + λ‖x‖₁ (Tibshirani 1996), scaled as scikit-learn's
-    ``Lasso(alpha=λ, fit_intercept=False)``. f = (1/2m)‖Ax − b‖², g = λ‖·‖₁, prox = soft thresholding;
+    ``Lasso(alpha=λ, fit_intercept=False)``. f = (1/2m)‖Ax − b‖², h = λ‖·‖₁, prox = soft thresholding;
     L = σ_max(A)²/m, μ = σ_min(A)²/m when m ≥ n (else 0).
 
     >>> p = lasso(np.eye(2), np.array([1.0, 0.1]), 0.2)       # m = 2: x* = S_{mλ}(b) = (0.6, 0)
@@ -121,7 +122,7 @@ def elastic_net(A, b, lam1, lam2, *, tol=1e-12, name=None) -> Problem:
     r"""The elastic net, F(x) = (1/2m)‖Ax − b‖² + λ₁‖x‖₁ + (λ₂/2)‖x‖² (Zou & Hastie 2005).
 
     The ridge term belongs to the smooth part f, so f is μ-strongly convex with μ ≥ λ₂ (ISTA converges
-    linearly), L = σ_max²/m + λ₂ and g = λ₁‖·‖₁. scikit-learn's ``ElasticNet(alpha=α, l1_ratio=ρ)`` is
+    linearly), L = σ_max²/m + λ₂ and h = λ₁‖·‖₁. scikit-learn's ``ElasticNet(alpha=α, l1_ratio=ρ)`` is
     λ₁ = αρ, λ₂ = α(1 − ρ).
 
     >>> p = elastic_net(np.eye(2), np.array([1.0, 0.1]), 0.2, 0.5)  # x* = S_{mλ₁}(b)/(1 + mλ₂) = (0.3, 0)
