@@ -130,8 +130,8 @@ def nesterov(problem, x0=None, *, eta=REQUIRED, maxiter=1000, gtol=1e-8, callbac
     i.e. β_k = (t_k − 1)/t_{k+1} (β₀ = 0, so y₁ = x₁): the course-wide convention of the week 1 lecture, §0.
     Symbols ↔ arguments: η = ``eta`` (take η = 1/L). With η = 1/L,
     f(x_k) − f* ≤ 2L‖x₀ − x*‖²/(k + 1)² for k ≥ 1 (Beck 2017, Thm. 10.34). If f is also μ-strongly convex,
-    the iterates still converge linearly, without knowing μ but also without the √κ speed-up (Li, Shi & Yuan,
-    SIAM J. Optim. 2024); on a quadratic with η = 1/L the tail rate is √(1 − μ/L)
+    the iterates still converge linearly for η < 1/L, without knowing μ but also without the √κ speed-up (Li,
+    Shi & Yuan, SIAM J. Optim. 2024, whose theorem needs η < 1/L); on a quadratic with η = 1/L the tail rate is √(1 − μ/L)
     (tests/test_fista_linear_rate.py measures it).
 
     >>> import numpy as np
