@@ -53,7 +53,7 @@ from .frank_wolfe import (away_frank_wolfe, curvature_constant, fw_rate_bound, l
 from .first_order import (GDState, gd_init, gd_step, gradient_descent, gradient_descent_armijo,
                           gradient_descent_armijo_jax, gradient_descent_jax, gradient_descent_wolfe)
 from .hock_schittkowski import (NonlinearProgram, hs_benchmark_rows, hs_problems, kkt_multipliers, maratos,
-                                scipy_constraints)
+                                scipy_constraints, trust_constr)
 from .interior_point import (barrier, infeasible_lp, infeasible_qp, lp_ipm, qp_ipm, random_lp, random_qp, unbounded_lp,
                              unbounded_qp)
 from .landscape import hessian_matvec, interpolate, interpolation_barrier, random_direction, slice_1d, slice_2d
@@ -136,5 +136,5 @@ __all__ = [
     "fw_rate_bound", "lmo_box", "lmo_l1_ball", "lmo_nuclear_ball", "lmo_simplex", "pairwise_frank_wolfe",
     "NonlinearProgram", "hs_benchmark_rows", "hs_problems", "kkt_multipliers", "maratos", "scipy_constraints",
     "damped_bfgs_update", "qp_solve", "quadratic_penalty", "barrier", "infeasible_lp", "infeasible_qp", "lp_ipm",
-    "qp_ipm", "random_lp", "random_qp", "unbounded_lp", "unbounded_qp",
+    "qp_ipm", "random_lp", "random_qp", "unbounded_lp", "unbounded_qp", "trust_constr",
 ]

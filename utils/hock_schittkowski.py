@@ -207,6 +207,25 @@ def scipy_constraints(nlp):
     return cons
 
 
+def trust_constr(nlp, x0=None):
+    """``scipy.optimize.minimize(method="trust-constr")`` on ``nlp`` at tight tolerances (gtol 1e-10, xtol 1e-14,
+    barrier_tol 1e-10), with h(x) = 0 and −g(x) ≥ 0 as ``NonlinearConstraint``s (empty families omitted) and its
+    warnings silenced. The result's ``v`` lists the multipliers in constraint order: ν = v for h, λ = −v for g."""
+    import warnings
+
+    from scipy.optimize import NonlinearConstraint, minimize
+
+    cons = []
+    if nlp.p:
+        cons.append(NonlinearConstraint(nlp.h, 0.0, 0.0, jac=nlp.h_jac))
+    if nlp.m:
+        cons.append(NonlinearConstraint(lambda x: -nlp.g(x), 0.0, np.inf, jac=lambda x: -nlp.g_jac(x)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return minimize(nlp.f, nlp.x0 if x0 is None else x0, jac=nlp.grad, method="trust-constr", constraints=cons,
+                        options={"gtol": 1e-10, "xtol": 1e-14, "barrier_tol": 1e-10, "maxiter": 3000})
+
+
 # ------------------------------------------------------------------------------------------- the HS set
 def _bounds(lo, hi):
     """(J, b) with rows J x + b ≤ 0: lᵢ − xᵢ for the finite lower bounds, then xᵢ − uᵢ for the upper ones."""
@@ -368,23 +387,13 @@ def maratos(theta=0.1):
 
 # ---------------------------------------------------------------------------------------------- benchmark
 def _scipy_runs(nlp):
-    from scipy.optimize import NonlinearConstraint, minimize
+    from scipy.optimize import minimize
 
     out = {}
     r = minimize(nlp.f, nlp.x0, jac=nlp.grad, method="SLSQP", constraints=scipy_constraints(nlp),
                  options={"ftol": 1e-12, "maxiter": 500})
     out["SLSQP"] = r
-    cons = []
-    if nlp.p:
-        cons.append(NonlinearConstraint(nlp.h, 0.0, 0.0, jac=nlp.h_jac))
-    if nlp.m:
-        cons.append(NonlinearConstraint(lambda x: -nlp.g(x), 0.0, np.inf, jac=lambda x: -nlp.g_jac(x)))
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = minimize(nlp.f, nlp.x0, jac=nlp.grad, method="trust-constr", constraints=cons,
-                     options={"gtol": 1e-10, "xtol": 1e-14, "barrier_tol": 1e-10, "maxiter": 3000})
-    out["trust-constr"] = r
+    out["trust-constr"] = trust_constr(nlp)
     return out
 
 
