@@ -609,6 +609,17 @@ def _at(v, x):
     return v(x) if callable(v) else v
 
 
+def _constraint_values(name, c, J, x, n):
+    """(c(x), J(x)) for one constraint family, checked for shape; empty arrays when the family is None."""
+    if c is None:
+        return np.zeros(0), np.zeros((0, n))
+    cv = _vec(f"{name}(x)", np.atleast_1d(_at(c, x)))
+    Jv = _mat(f"J{name}(x)", np.atleast_2d(_at(J, x)), n)
+    if Jv.shape[0] != cv.shape[0]:
+        raise ValueError(f"J{name}(x) must have {cv.shape[0]} rows (one per {name}_i), got {Jv.shape[0]}")
+    return cv, Jv
+
+
 def kkt_residual(grad_f, g, Jg, h, Jh, x, lam, nu, *, scaled=True) -> KKTResidual:
     r"""Residuals of the KKT conditions of  minimize f(x) s.t. g(x) ≤ 0, h(x) = 0  at (x, λ, ν):
 
@@ -635,20 +646,8 @@ def kkt_residual(grad_f, g, Jg, h, Jh, x, lam, nu, *, scaled=True) -> KKTResidua
     gf = _vec("grad_f", _at(grad_f, x), n)
     if (g is None) != (Jg is None) or (h is None) != (Jh is None):
         raise ValueError("g and Jg (h and Jh) must be given together, or both None")
-    if g is None:
-        gv, J1 = np.zeros(0), np.zeros((0, n))
-    else:
-        gv = _vec("g(x)", np.atleast_1d(_at(g, x)))
-        J1 = _mat("Jg(x)", np.atleast_2d(_at(Jg, x)), n)
-        if J1.shape[0] != gv.shape[0]:
-            raise ValueError(f"Jg(x) must have {gv.shape[0]} rows (one per g_i), got {J1.shape[0]}")
-    if h is None:
-        hv, J2 = np.zeros(0), np.zeros((0, n))
-    else:
-        hv = _vec("h(x)", np.atleast_1d(_at(h, x)))
-        J2 = _mat("Jh(x)", np.atleast_2d(_at(Jh, x)), n)
-        if J2.shape[0] != hv.shape[0]:
-            raise ValueError(f"Jh(x) must have {hv.shape[0]} rows (one per h_i), got {J2.shape[0]}")
+    gv, J1 = _constraint_values("g", g, Jg, x, n)
+    hv, J2 = _constraint_values("h", h, Jh, x, n)
     lam, nu = _mult("lam", lam, gv.shape[0]), _mult("nu", nu, hv.shape[0])
     st = np.max(np.abs(gf + J1.T @ lam + J2.T @ nu), initial=0.0)
     pf = max(np.max(np.maximum(gv, 0.0), initial=0.0), np.max(np.abs(hv), initial=0.0))
