@@ -79,14 +79,14 @@ def test_bn_train_normalizes_with_batch_statistics_and_updates_running_ones():
     x = jnp.asarray(3.0 + 2.0 * g.standard_normal((5, 4, 4, 3)))
     p = {"gamma": jnp.ones(3), "beta": jnp.zeros(3)}
     s = {"mean": jnp.zeros(3), "var": jnp.ones(3)}
-    out, s1 = rn._bn(x, p, s, True, 0.9, 1e-5)
+    out, s1 = rn.batch_norm(x, p, s, True, 0.9, 1e-5)
     m = 5 * 4 * 4
     mu, var = np.asarray(x).mean((0, 1, 2)), np.asarray(x).var((0, 1, 2))
     np.testing.assert_allclose(np.asarray(out).mean((0, 1, 2)), 0.0, atol=1e-12)
     np.testing.assert_allclose(np.asarray(out).var((0, 1, 2)), var / (var + 1e-5), rtol=1e-12)
     np.testing.assert_allclose(s1["mean"], 0.1 * mu, rtol=1e-12)
     np.testing.assert_allclose(s1["var"], 0.9 + 0.1 * var * m / (m - 1), rtol=1e-12)
-    out_eval, s2 = rn._bn(x, p, s1, False, 0.9, 1e-5)
+    out_eval, s2 = rn.batch_norm(x, p, s1, False, 0.9, 1e-5)
     assert s2 is s1
     np.testing.assert_allclose(out_eval, (x - s1["mean"]) / np.sqrt(s1["var"] + 1e-5), rtol=1e-12)
 
@@ -119,7 +119,7 @@ def test_running_statistics_converge_to_the_batch_statistics():
     s = stats
     for _ in range(300):                          # ρ^300 = 0.9^300 ≈ 2e-14
         _, s = rn.apply(params, s, x, train=True)
-    h = np.asarray(rn._conv(x, params["stem"]["w"], 1))
+    h = np.asarray(rn.conv(x, params["stem"]["w"], 1))
     m = h.shape[0] * h.shape[1] * h.shape[2]
     np.testing.assert_allclose(s["stem"]["mean"], h.mean((0, 1, 2)), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(s["stem"]["var"], h.var((0, 1, 2)) * m / (m - 1), rtol=1e-10)

@@ -29,12 +29,18 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["init", "apply", "loss", "cross_entropy", "accuracy", "evaluate", "count_params", "make_train_step",
-           "augment", "load_mnist_subset", "to_torch"]
+           "augment", "load_mnist_subset", "to_torch", "conv", "batch_norm"]
 
 _PAD3 = ((1, 1), (1, 1))          # torch Conv2d(padding=1); "SAME" would pad (0, 1) at stride 2 on even sizes
 
 
-def _conv(x, w, stride):
+def conv(x, w, stride):
+    """The network's convolution: NHWC input ``x``, HWIO kernel ``w`` (3×3 padded by 1 on each side, as torch's
+    ``Conv2d(padding=1)``; 1×1 unpadded), stride ``stride``, no bias.
+
+    >>> conv(jnp.ones((1, 4, 4, 1)), jnp.ones((3, 3, 1, 2)), 2).shape
+    (1, 2, 2, 2)
+    """
     pad = _PAD3 if w.shape[0] == 3 else ((0, 0), (0, 0))
     return jax.lax.conv_general_dilated(x, w, (stride, stride), pad, dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
@@ -84,7 +90,14 @@ def init(key, depth=8, widths=(16, 32, 64), in_channels=1, num_classes=10, dtype
     return params, stats
 
 
-def _bn(x, p, s, train, momentum, eps):
+def batch_norm(x, p, s, train, momentum=0.9, eps=1e-5):
+    """Batch norm over N, H, W: ``(y, stats)``, y = γ·(x − μ)/√(σ² + ε) + β per channel.
+
+    In training (``train=True``) μ, σ² are the batch's mean and (biased) variance, and the running statistics
+    become m ← ρ·m + (1 − ρ)·μ, v ← ρ·v + (1 − ρ)·σ²·M/(M − 1) (M = N·H·W, the unbiased variance, as torch's
+    ``BatchNorm2d``; ρ = ``momentum`` is torch's 1 − ``momentum``); in evaluation μ, σ² are the running
+    statistics ``s`` and ``s`` is returned unchanged. ``p = {"gamma", "beta"}``, ``s = {"mean", "var"}``.
+    """
     if train:
         mu, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
         m = x.shape[0] * x.shape[1] * x.shape[2]
@@ -101,16 +114,16 @@ def apply(params, stats, x, *, train, momentum=0.9, eps=1e-5):
     ``train=True`` normalizes with batch statistics (and updates the running ones), ``train=False`` with the
     running ones. ``eps`` = torch's and flax's ``eps``."""
     relu = jax.nn.relu
-    h, st = _bn(_conv(x, params["stem"]["w"], 1), params["stem"]["bn"], stats["stem"], train, momentum, eps)
+    h, st = batch_norm(conv(x, params["stem"]["w"], 1), params["stem"]["bn"], stats["stem"], train, momentum, eps)
     h = relu(h)
     new = {"stem": st, "blocks": []}
     for p, s in zip(params["blocks"], stats["blocks"]):
         stride = 2 if "wp" in p else 1
         ns = {}
-        u, ns["bn1"] = _bn(_conv(h, p["w1"], stride), p["bn1"], s["bn1"], train, momentum, eps)
-        u, ns["bn2"] = _bn(_conv(relu(u), p["w2"], 1), p["bn2"], s["bn2"], train, momentum, eps)
+        u, ns["bn1"] = batch_norm(conv(h, p["w1"], stride), p["bn1"], s["bn1"], train, momentum, eps)
+        u, ns["bn2"] = batch_norm(conv(relu(u), p["w2"], 1), p["bn2"], s["bn2"], train, momentum, eps)
         if "wp" in p:
-            sc, ns["bnp"] = _bn(_conv(h, p["wp"], stride), p["bnp"], s["bnp"], train, momentum, eps)
+            sc, ns["bnp"] = batch_norm(conv(h, p["wp"], stride), p["bnp"], s["bnp"], train, momentum, eps)
         else:
             sc = h
         h = relu(u + sc)
