@@ -100,3 +100,14 @@ def test_bad_input():
 def test_infeasible_start_is_projected():
     res = C.projected_gradient(SIMPLEX, 5 * np.ones(SIMPLEX.n), gtol=1e-12, maxiter=20000)
     assert res.success and np.max(np.abs(res.x - SIMPLEX.x_star)) <= 1e-8
+
+
+@pytest.mark.parametrize("m, n", [(50, 20), (30, 60)])
+def test_l1_ball_default_radius_makes_the_constraint_active(m, n):
+    # for m < n the least-squares minimizers are exact fits (f = 0); half the basis-pursuit radius excludes them
+    P = C.l1_ball_least_squares(m, n)
+    lam, f_floor = P.info["multipliers"]["lam"], 0.5 / m * np.linalg.norm(
+        P.info["A"] @ np.linalg.lstsq(P.info["A"], P.info["b"], rcond=None)[0] - P.info["b"]) ** 2
+    assert lam > 1e-3 * np.linalg.norm(P.grad(np.zeros(n)))                        # active, by a margin
+    assert abs(np.abs(P.x_star).sum() - P.info["r"]) <= 1e-8 * P.info["r"]          # on the sphere
+    assert P.f_star > f_floor + 1e-3 * (P.f(np.zeros(n)) - f_floor)                 # strictly above the free minimum

@@ -166,15 +166,25 @@ def simplex_least_squares(m=50, n=20, *, s=1.0, seed=0) -> Problem:
 
 
 def l1_ball_least_squares(m=50, n=20, *, r=None, seed=0) -> Problem:
-    """f(x) = (1/2m)‖Ax − b‖² on {‖x‖₁ ≤ r}; r defaults to half of ‖x_ls‖₁ so the constraint is active (λ > 0 for
-    ‖x‖₁ − r ≤ 0). x*, f*, λ from CVXPY + Clarabel. x₀ = 0."""
+    """f(x) = (1/2m)‖Ax − b‖² on {‖x‖₁ ≤ r}; x*, f*, λ from CVXPY + Clarabel. x₀ = 0.
+
+    r defaults to half of ρ = min{‖x‖₁ : x minimizes ‖Ax − b‖}, so the constraint is active (λ > 0 for
+    ‖x‖₁ − r ≤ 0): every point of the ball misses the least-squares minimizers. For m ≥ n (A of full column
+    rank) ρ = ‖x_ls‖₁; for m < n the minimizers are all exact fits and ρ is the basis-pursuit value
+    min{‖x‖₁ : Ax = b} — half of the minimum-ℓ2 fit's ℓ1 norm may exceed ρ and leave the constraint inactive."""
     import cvxpy as cp
 
     from .frank_wolfe import l1_ball_vertices, lmo_l1_ball
 
     A, b = _ls_data(m, n, seed, 5)
-    r = 0.5 * float(np.abs(np.linalg.lstsq(A, b, rcond=None)[0]).sum()) if r is None else _radius("r", r)
     x = cp.Variable(n)
+    if r is None and m >= n:
+        r = 0.5 * float(np.abs(np.linalg.lstsq(A, b, rcond=None)[0]).sum())
+    elif r is None:                                                   # basis pursuit: the smallest-ℓ1 exact fit
+        _cvxpy_solve(cp.Problem(cp.Minimize(cp.norm1(x)), [A @ x == b]))
+        r = 0.5 * float(np.abs(x.value).sum())
+    else:
+        r = _radius("r", r)
     cons = [cp.norm1(x) <= r]
     _cvxpy_solve(cp.Problem(cp.Minimize(0.5 / m * cp.sum_squares(A @ x - b)), cons))
     d = _ls(A, b)
