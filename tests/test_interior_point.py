@@ -334,3 +334,28 @@ def test_generators_are_seeded_and_consistent():
         ip.random_lp(30, 10)
     with pytest.raises(ValueError):
         ip.random_lp(5, 10, degenerate="both")
+
+
+@pytest.mark.parametrize("m, n, seed", [(5, 12, 0), (20, 50, 0)])
+def test_barrier_on_an_unbounded_lp_reports_a_failure_not_an_error(m, n, seed):
+    # standard form (G = −I, h = 0): the feasible set is unbounded, phase I's barrier subproblem has no minimizer
+    P = ip.unbounded_lp(m, n, seed=seed)
+    r = ip.barrier(None, P["c"], -np.eye(n), np.zeros(n), P["A"], P["b"])
+    assert not r.success and r.outcome == "numerical error" and "unbounded" in r.message
+
+
+def test_barrier_does_not_call_an_unbounded_qp_optimal():
+    P = ip.unbounded_qp(10, 20, seed=2)
+    r = ip.barrier(P["Q"], P["c"], P["G"], P["h"])
+    assert not r.success and r.outcome == "numerical error" and "did not converge" in r.message
+    assert ip.qp_ipm(P["Q"], P["c"], P["G"], P["h"]).outcome == "dual infeasible (unbounded)"
+
+
+def test_history_mu_is_the_mu_of_each_iterate():
+    P = ip.random_lp(10, 25, seed=1)
+    seen = []
+    r = ip.lp_ipm(P["c"], P["A"], P["b"], callback=lambda res: seen.append(
+        (float(res.state.z @ res.state.lam) + res.state.tau * res.state.kappa) / (res.state.z.size + 1)))
+    assert r.success and len(r.history.mu) == len(seen) + 1
+    np.testing.assert_allclose(r.history.mu[1:], seen, rtol=1e-14)
+    assert np.all(np.diff(r.history.mu) < 0)

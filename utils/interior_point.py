@@ -316,15 +316,14 @@ def _run(d: _QP, start, *, tol, tol_inf, maxiter, eta, callback):
     s = start
     rows, nsys = [], 0
 
-    def record(s, alpha, sigma, mu):
+    def record(s, alpha, sigma):
+        mu = (float(s.z @ s.lam) + s.tau * s.kappa) / (s.z.size + 1)       # μ of this iterate (entry 0: the start)
         rp, rd, gap, pobj = _measures(s, d)
         rows.append((pobj, max(rp, rd), alpha, nsys, time.perf_counter() - t0, rp, rd, gap, mu, sigma, s.tau,
                      s.kappa))
         return rp, rd, gap
 
-    m = s.z.size
-    mu0 = (float(s.z @ s.lam) + s.tau * s.kappa) / (m + 1)
-    rp, rd, gap = record(s, math.nan, math.nan, mu0)
+    rp, rd, gap = record(s, math.nan, math.nan)
     status, k, stalls = None, 0, 0
     with np.errstate(all="ignore"):
         while True:
@@ -347,7 +346,7 @@ def _run(d: _QP, start, *, tol, tol_inf, maxiter, eta, callback):
                 status = NUMERICAL
                 break
             k, nsys, s = k + 1, nsys + 3, new
-            rp, rd, gap = record(s, info["alpha"], info["sigma"], info["mu"])
+            rp, rd, gap = record(s, info["alpha"], info["sigma"])
             stalls = stalls + 1 if info["alpha"] < 1e-8 else 0
             if stalls >= 3:
                 status = NUMERICAL
@@ -562,12 +561,15 @@ def _centering(d: _QP, x, t, *, tol, maxiter, alpha=0.01, beta=0.5, stop=None):
     return x, w, maxiter
 
 
-def _barrier_path(d: _QP, x, *, t0, mu, tol, inner_tol, maxiter, stop=None):
+_CENTERING_MAXITER = 200     # Newton steps per centering; using them all up means x*(t) was not found
+
+
+def _barrier_path(d: _QP, x, *, t0, mu, tol, inner_tol, maxiter, stop=None, phase1=False):
     m = d.h.size
     t, xs, ts, newton, rows = t0, [], [], 0, []
     clock = time.perf_counter()
     for k in range(maxiter + 1):
-        x, w, nk = _centering(d, x, t, tol=inner_tol, maxiter=200, stop=stop)
+        x, w, nk = _centering(d, x, t, tol=inner_tol, maxiter=_CENTERING_MAXITER, stop=stop)
         newton += nk
         lam = 1.0 / (t * (d.h - d.G @ x))
         nu = w / t
@@ -578,6 +580,10 @@ def _barrier_path(d: _QP, x, *, t0, mu, tol, inner_tol, maxiter, stop=None):
         rd = float(np.linalg.norm(d.Q @ x + d.c + d.A.T @ nu + d.G.T @ lam)) / (1 + np.linalg.norm(d.c))
         rows.append((f, rd, nk, newton, time.perf_counter() - clock, rp, rd, m / t, 1 / t))
         if stop is not None and stop(x):
+            return x, lam, nu, xs, ts, rows, k, OPTIMAL
+        if nk >= _CENTERING_MAXITER or not np.all(np.isfinite(x)):   # x*(t) not found: no bound m/t to report
+            return x, lam, nu, xs, ts, rows, k, NUMERICAL
+        if phase1 and x[-1] - m / t > 0:                  # phase I: min s ≥ s(t) − m/t > 0, infeasibility proved
             return x, lam, nu, xs, ts, rows, k, OPTIMAL
         if m / t <= tol:
             return x, lam, nu, xs, ts, rows, k, OPTIMAL
@@ -598,7 +604,10 @@ def barrier(Q, c, G, h, A=None, b=None, *, x0=None, t0=1.0, mu=10.0, tol=1e-8, i
     t₀, μt₀, μ²t₀, … are points of the **central path**, returned in ``central_path`` (with ``t``). Without
     ``x0`` a phase I (B&V §11.4.1) minimizes s s.t. Gx − h ≤ s·1, Ax = b, s ≥ −1 by the same method, stopping
     at the first s < 0; if its optimum is ≥ 0 the problem has no strictly feasible point and the result
-    says ``"primal infeasible"`` (status 2). Unboundedness is not detected here (use :func:`qp_ipm`).
+    says ``"primal infeasible"`` (status 2). Unboundedness is not detected here (use :func:`qp_ipm`): a
+    centering that does not converge in 200 Newton steps (as on an unbounded problem) ends the run with
+    ``"numerical error"`` (status 4), and so does a phase I that fails (its subproblem has no minimizer when the
+    feasible set is unbounded) — never a false ``"optimal"``.
 
     Symbols ↔ arguments: Q, c, G, h, A, b as in :func:`qp_ipm`; x₀ = ``x0`` (strictly feasible: Gx₀ < h,
     Ax₀ = b, else ``ValueError``); t₀ = ``t0``; μ = ``mu`` (B&V's μ, the factor t grows by; not the IPM's
@@ -636,8 +645,21 @@ def barrier(Q, c, G, h, A=None, b=None, *, x0=None, t0=1.0, mu=10.0, tol=1e-8, i
             G1 = np.block([[d.G, -np.ones((m, 1))], [np.zeros((1, n)), -np.ones((1, 1))]])
             d1 = _QP(np.zeros((n + 1, n + 1)), np.r_[np.zeros(n), 1.0], G1, np.r_[d.h, 1.0],
                      np.hstack([d.A, np.zeros((d.b.size, 1))]), d.b)
-            xs1 = _barrier_path(d1, np.r_[x, max(s0, 0.0) + 1.0], t0=1.0, mu=mu, tol=1e-10, inner_tol=inner_tol,
-                                maxiter=maxiter, stop=lambda v: v[-1] < 0)
+            try:
+                with np.errstate(all="ignore"):
+                    xs1 = _barrier_path(d1, np.r_[x, max(s0, 0.0) + 1.0], t0=1.0, mu=mu, tol=1e-10,
+                                        inner_tol=inner_tol, maxiter=maxiter, stop=lambda v: v[-1] < 0, phase1=True)
+                ok = xs1[-1] == OPTIMAL and bool(np.all(np.isfinite(xs1[0])))
+            except np.linalg.LinAlgError:
+                ok = False
+            if ok and xs1[0][-1] < 0 and d.b.size:
+                ok = np.linalg.norm(d.A @ xs1[0][:n] - d.b) <= 1e-9 * (1 + np.linalg.norm(d.b))
+            if not ok:
+                return OptimizeResult(x=np.full(n, np.nan), fun=math.nan, success=False, status=NUMERICAL,
+                                      outcome=OUTCOMES[NUMERICAL], nit=0,
+                                      message="numerical error: phase I failed (its barrier subproblem has no "
+                                              "minimizer when the feasible set is unbounded); pass a strictly "
+                                              "feasible x0, or use qp_ipm, which also detects unboundedness.")
             phase1 = float(xs1[0][-1])
             if not phase1 < 0:
                 return OptimizeResult(x=xs1[0][:n], fun=math.inf, success=False, status=PRIMAL_INFEASIBLE,
@@ -653,8 +675,15 @@ def barrier(Q, c, G, h, A=None, b=None, *, x0=None, t0=1.0, mu=10.0, tol=1e-8, i
                          f"(max(G x0 - h) = {float(np.max(d.G @ x0 - d.h)):.3g}); omit x0 to run a phase I")
     if d.b.size and np.linalg.norm(d.A @ x0 - d.b) > 1e-9 * (1 + np.linalg.norm(d.b)):
         raise ValueError("x0 must satisfy A @ x0 = b")
-    x, lam, nu, xs, ts, rows, k, status = _barrier_path(d, x0, t0=t0, mu=mu, tol=tol, inner_tol=inner_tol,
-                                                        maxiter=maxiter)
+    try:
+        x, lam, nu, xs, ts, rows, k, status = _barrier_path(d, x0, t0=t0, mu=mu, tol=tol, inner_tol=inner_tol,
+                                                            maxiter=maxiter)
+    except np.linalg.LinAlgError:                         # the Newton system became singular: x ran off to ∞
+        return OptimizeResult(x=np.full(n, np.nan), fun=math.nan, success=False, status=NUMERICAL,
+                              outcome=OUTCOMES[NUMERICAL], nit=0, phase1=phase1,
+                              message="numerical error: a centering's Newton system became singular, so x(t) "
+                                      "was not found and m/t bounds nothing; t·f0 + barrier may be unbounded "
+                                      "below (is the problem unbounded? qp_ipm detects it).")
     cols = [np.array(col, dtype=float) for col in zip(*rows)]
     nan = np.full(len(rows), np.nan)
     hist = IPMHistory(fun=cols[0], grad_norm=cols[1], step=nan, nfev=cols[3].astype(int),
@@ -663,8 +692,11 @@ def barrier(Q, c, G, h, A=None, b=None, *, x0=None, t0=1.0, mu=10.0, tol=1e-8, i
                       kappa=nan)
     nu_full = np.zeros(0 if A is None else np.shape(A)[0])
     nu_full[keep] = nu
-    msg = ("optimal: duality-gap bound m/t below tol." if status == OPTIMAL else
-           "max_iter: maximum number of outer iterations has been exceeded.")
+    msg = {OPTIMAL: "optimal: duality-gap bound m/t below tol.",
+           MAX_ITER: "max_iter: maximum number of outer iterations has been exceeded.",
+           NUMERICAL: f"numerical error: centering at t = {ts[-1]:.3g} did not converge in {_CENTERING_MAXITER} "
+                      "Newton steps, so x(t) is not on the central path and m/t bounds nothing; t·f0 + barrier "
+                      "may be unbounded below (is the problem unbounded? qp_ipm detects it)."}[status]
     return OptimizeResult(x=x, fun=float(cols[0][-1]), lam=lam, nu=nu_full, nit=k, nfev=int(cols[3][-1]),
                           success=status == OPTIMAL, status=status, outcome=OUTCOMES[status], message=msg,
                           history=hist, central_path=np.array(xs), t=np.array(ts), phase1=phase1)
