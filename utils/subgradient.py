@@ -134,7 +134,7 @@ def subgradient_method(problem, x0=None, *, step=REQUIRED, maxiter=1000, gtol=0.
     the result also holds ``x_last``, the ergodic average ``x_avg`` = Σα_i x_i/Σα_i with ``f_avg``, ``f_best``
     (f_best,k per iteration) and ``alpha``. Bound: with ‖s‖ ≤ G and R = ‖x₀ − x*‖,
     f_best,k − f⋆ ≤ (R² + G²Σ_{i≤k}α_i²)/(2Σ_{i≤k}α_i), also for f(x̄_k) (Shor 1985; Beck 2017, ch. 8;
-    Nesterov 2018, §3.2.3); Polyak's step gives f_best,k − f⋆ ≤ GR/√(k+1) (Polyak 1987, ch. 5; Beck 2017, ch. 8).
+    Nesterov 2004, §3.2.3); Polyak's step gives f_best,k − f⋆ ≤ GR/√(k+1) (Polyak 1987, ch. 5; Beck 2017, ch. 8).
     The iterates are always recorded (``history.x``): the best and averaged iterates are read from them.
 
     >>> import numpy as np
