@@ -246,6 +246,16 @@ def test_to_optax_adapter_gives_the_same_iterates():
     close(run_optax(muon.to_optax(ours()), keys), optax_reference("nesterov_conv"))
 
 
+def test_optax_default_adam_part_is_nesterov_unlike_adamw():
+    # optax's ``nesterov`` (default True) also switches its AdamW fallback to a Nesterov (NAdam-like) form; ours
+    # is plain AdamW: the matrix leaves agree, the (3,) and () leaves do not.
+    keys = ("w1", "b", "g")
+    theirs = run_optax(optax.contrib.muon(0.02), keys)
+    ours = run(muon.muon(0.02, buffer="debiased", eps=1e-8), keys)
+    close(ours[:, 4:], theirs[:, 4:])                                      # flat() sorts: b (3), g (1), w1 (24)
+    assert gap(ours[:, :4], theirs[:, :4]) > 1000
+
+
 # ------------------------------------------------------------------------------------------------ torch
 def _torch_with_float64_kernel(monkeypatch):
     """torch.optim.Muon with its bf16 NS kernel replaced by ours in float64 (eps clamped, as torch's): what is left
