@@ -115,6 +115,11 @@ def test_global_and_per_leaf_norms():
     # ASAM per leaf, η_A = 0: T = |w|: leaf a: Tg = (3, 8), T²g = (3, 16), /√73; leaf b: T²g/|Tg| = 12/12
     aleaf = sam.sam_perturbation(w, g, rho=1.0, adaptive=True, eta_asam=0.0, norm="leaf", eps=0.0)
     close(flat(aleaf), np.array([3 / np.sqrt(73), 16 / np.sqrt(73), 1.0]))
+    # a mask: T = |w| on leaf a only, T = 1 on b (biases left unscaled): Tg = (3, 8, 12), T²g = (3, 16, 12)
+    masked = sam.sam_perturbation(w, g, rho=1.0, adaptive={"a": True, "b": False}, eta_asam=0.0, eps=0.0)
+    close(flat(masked), np.array([3.0, 16.0, 12.0]) / np.sqrt(217))
+    with pytest.raises(ValueError, match="adaptive"):
+        sam.sam_perturbation(w, g, adaptive={"a": True})
     # the adaptive perturbation has T-norm ρ: ‖T⁻¹ε̂‖ = ρ (the ball ASAM maximizes over)
     e = sam.sam_perturbation(w, g, rho=0.7, adaptive=True, eta_asam=0.1, eps=0.0)
     close(np.linalg.norm(flat(e) / (np.abs(flat(w)) + 0.1)), 0.7)

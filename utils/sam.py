@@ -63,22 +63,28 @@ def _base(base):
 
 def _options(rho, adaptive, eta_asam, norm, eps):
     rho = _pos("rho", rho)
-    if not isinstance(adaptive, (bool, np.bool_)):
-        raise ValueError(f"adaptive must be True or False, got {adaptive!r}")
+    if isinstance(adaptive, (bool, np.bool_)):
+        adaptive = bool(adaptive)
+    elif not (jax.tree.leaves(adaptive) and all(isinstance(m, (bool, np.bool_)) for m in jax.tree.leaves(adaptive))):
+        raise ValueError(f"adaptive must be True, False or a pytree of bools (a mask of the leaves to rescale), "
+                         f"got {adaptive!r}")
     eta_asam = _nonneg("eta_asam", eta_asam)
     if norm not in ("global", "leaf"):
         raise ValueError(f"norm must be 'global' (one norm over the whole pytree) or 'leaf', got {norm!r}")
-    return rho, bool(adaptive), eta_asam, norm, _nonneg("eps", eps)
+    return rho, adaptive, eta_asam, norm, _nonneg("eps", eps)
 
 
 def sam_perturbation(params, grads, rho=0.05, *, adaptive=False, eta_asam=0.01, norm="global", eps=1e-12):
     r"""ε̂ = ρ T² g/(‖T g‖ + ε_n), T = I (SAM) or diag(|w| + η_A) (ASAM, ``adaptive=True``), as a pytree.
+    ``adaptive`` may also be a pytree of bools with the structure of ``params``: T = |w| + η_A on the leaves
+    marked True and T = 1 on the others (Kwon et al.'s code rescales the weights only, not the biases).
 
     ρ = ``rho`` (optax: the learning rate of the adversarial ``sgd(rho)`` after ``contrib.normalize()``; Foret
     et al. ρ = 0.05; davda54/sam and torch ports ``rho``), η_A = ``eta_asam`` (Kwon et al. η = 0.01; their ρ is
     larger, 0.5–2), ``norm``: ``"global"`` ‖·‖ over the whole pytree (the paper, optax ``tree.norm``) or
     ``"leaf"`` (each leaf perturbed to radius ρ in its own norm), ε_n = ``eps`` added to the norm (1e-12 as
-    in davda54/sam; optax's ``normalize`` has none: ``eps=0``; ASAM's code 1e-16).
+    in davda54/sam; optax's ``normalize`` has none: ``eps=0``, which divides 0 by 0 where g = 0; ASAM's code
+    1e-16).
 
     >>> import numpy as np
     >>> sam_perturbation(np.array([1.0, 1.0]), np.array([3.0, 4.0]), rho=0.5, eps=0.0).round(12).tolist()  # ρg/‖g‖
@@ -90,7 +96,13 @@ def sam_perturbation(params, grads, rho=0.05, *, adaptive=False, eta_asam=0.01, 
 
 def _perturb(params, grads, rho, adaptive, eta_asam, norm, eps):
     _check_tree(params, grads)
-    T = _map(lambda w: xp(w).abs(w) + eta_asam, params) if adaptive else None
+    T = None
+    if adaptive is not False:
+        mask = _map(lambda w: True, params) if adaptive is True else adaptive
+        if jax.tree.structure(mask) != jax.tree.structure(params):
+            raise ValueError("adaptive, as a mask, must have the pytree structure of params: got "
+                             f"{jax.tree.structure(mask)}, params have {jax.tree.structure(params)}")
+        T = _map(lambda m, w: xp(w).abs(w) + eta_asam if m else xp(w).ones_like(w), mask, params)
     tg = grads if T is None else _map(lambda t, g: t * g, T, grads)
     sq = [xp(a).sum(a * a) for a in jax.tree.leaves(tg)]
     if norm == "global":

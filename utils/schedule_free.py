@@ -47,7 +47,8 @@ class ScheduleFreeState(NamedTuple):
 
 
 def eval_params(state: ScheduleFreeState):
-    """x_k, the averaged point to evaluate (optax ``schedule_free_eval_params``; the PyTorch ``schedulefree`` package: ``optimizer.eval()``).
+    """x_k, the averaged point to evaluate (optax ``schedule_free_eval_params``; the PyTorch ``schedulefree``
+    package: ``optimizer.eval()``).
 
     >>> import numpy as np
     >>> opt = schedule_free_sgd(eta=0.5, beta=0.5)
