@@ -5,9 +5,9 @@ Polyak–Ruppert average of z, and the measured claim that x converges with a co
 Setup as in tests/test_adaptive.py: a pytree with leaves of shapes (4, 3), (3,), (2, 2, 2), (5,), () driven for
 K = 50 steps by g_k(y) = c ⊙ y + s_k ξ_k (c ∈ [0.5, 5], ξ_k standard normal, s_k = exp(0.7 z_k)), seed 0.
 Tolerance: each step is ≲ 30 flops per entry plus the recomputation of x from (y, z) in optax, which divides by
-β (error ≲ 10u|z|/β); over K steps with contracting dynamics the difference is ≲ K·40u·max|y| ≈ 5e-13·max|y|.
-We assert RTOL = 1e-12 with ATOL = 1e-12·max|y| (measured against optax: ≤ 2e-15·max|y|). A convention difference must
-exceed 1000× ATOL to count as real.
+β (error ≲ 10u|z|/β); over K steps with contracting dynamics the difference is ≲ K·40u·max|y| ≈ 2e-13·max|y|.
+We assert RTOL = 1e-12 with ATOL = 1e-12·max|y| (measured against optax: ≤ 2e-15·max|y|). A convention
+difference must exceed 1000× ATOL to count as real.
 """
 import jax
 import jax.numpy as jnp

@@ -38,12 +38,12 @@ _map = jax.tree.map
 
 
 class ScheduleFreeState(NamedTuple):
-    z: Any        # z_k, the base iterate
-    x: Any        # x_k, the weighted average of the z's: evaluate here
-    v: Any        # v_k, AdamW's second moment (EMA of g²); None for SGD
-    gamma_max: Any  # γ_max,k = max_{j<k} of the weight step size
-    W: Any        # Σ_{j<k} w_j, the total averaging weight
-    k: Any        # steps taken
+    z: Any           # z_k, the base iterate
+    x: Any           # x_k, the weighted average of the z's: evaluate here
+    v: Any           # v_k, AdamW's second moment (EMA of g²); None for SGD
+    gamma_max: Any   # γ_max,k = max_{j<k} of the weight step size
+    W: Any           # Σ_{j<k} w_j, the total averaging weight
+    k: Any           # steps taken
 
 
 def eval_params(state: ScheduleFreeState):
