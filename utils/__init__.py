@@ -24,17 +24,21 @@ in the module), ``interior_point`` (primal-dual IPM for LP/QP, the log-barrier m
 ``hock_schittkowski`` (the nonlinear-program record and the HS test set; its KKT residual is
 ``utils.hock_schittkowski.kkt_residual``), ``sqp`` (``utils.sqp.sqp``), ``augmented_lagrangian``
 (``utils.augmented_lagrangian.augmented_lagrangian``, the quadratic penalty), ``duality`` (dual functions
-of LP/QP/lasso/SVM, gaps, KKT residuals, SMO; the conjugates stay in the module: ``utils.duality.conj_norm``).
+of LP/QP/lasso/SVM, gaps, KKT residuals, SMO; the conjugates stay in the module: ``utils.duality.conj_norm``),
+``portfolio`` (the lab's mean-variance QPs, cardinality MIQPs, enumeration and backtests).
+Week 6: ``muon`` (Muon, Newton-Schulz and the exact polar factor: ``utils.muon.muon``), ``sam`` (SAM/ASAM around
+any ``adaptive`` optimizer: ``utils.sam.sam``), ``schedule_free`` (``utils.schedule_free.schedule_free_adamw``,
+``utils.schedule_free.eval_params``).
 Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
 function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
 ``utils.levenberg_marquardt.levenberg_marquardt``,
 ``utils.least_squares.gauss_newton`` (the linear least-squares problem is ``utils.least_squares_problem``).
 """
 from . import (adaptive, augmented_lagrangian, benchmarks, cg, checks, composite, constrained, datasets, derivatives,
-               drivers, duality, first_order, frank_wolfe, hock_schittkowski, interior_point, landscape,
-               lbfgs, least_squares, levenberg_marquardt, linesearch, momentum, nist, plotting, primal_dual, problems,
-               prox, proximal, quasi_newton, resnet, result, runtime, schedules, spectrum, splitting, sqp, stochastic,
-               subgradient, trust_region, tv)
+               drivers, duality, first_order, frank_wolfe, hock_schittkowski, interior_point, landscape, lbfgs,
+               least_squares, levenberg_marquardt, linesearch, momentum, muon, nist, plotting, portfolio, primal_dual,
+               problems, prox, proximal, quasi_newton, resnet, result, runtime, sam, schedule_free, schedules, spectrum,
+               splitting, sqp, stochastic, subgradient, trust_region, tv)
 from .augmented_lagrangian import quadratic_penalty
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
@@ -90,9 +94,9 @@ __all__ = [
     # modules
     "adaptive", "augmented_lagrangian", "benchmarks", "cg", "checks", "composite", "constrained", "datasets",
     "derivatives", "drivers", "duality", "first_order", "frank_wolfe", "hock_schittkowski", "interior_point",
-    "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "nist", "plotting",
-    "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "schedules",
-    "spectrum", "splitting", "sqp", "stochastic", "subgradient", "trust_region", "tv",
+    "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "muon", "nist", "plotting",
+    "portfolio", "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "sam",
+    "schedule_free", "schedules", "spectrum", "splitting", "sqp", "stochastic", "subgradient", "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "check_close", "check_true",
