@@ -8,8 +8,8 @@ per side of a matrix gradient G ∈ ℝ^{m×n},
            W_{k+1} = W_k - \eta_k\, L^{-1/4} G_k R^{-1/4},
 
 which is vec-wise the Kronecker preconditioner (L ⊗ R)^{-1/4} acting on vec(G) (row-major vec; L, R symmetric).
-Gupta et al. bound the full-matrix statistic εI + (1/r) Σ g gᵀ (r a rank bound of the G's) by the Kronecker
-product of the square roots of εI + L and εI + R, hence the quarter roots. Anil et al. 2020 ("Scalable second
+Gupta et al. bound the full-matrix statistic Σ g gᵀ, divided by a rank bound r of the G's and up to ε terms, by
+the Kronecker product of the square roots of εI + L and εI + R, hence the quarter roots. Anil et al. 2020 ("Scalable second
 order optimization for deep learning", arXiv:2002.09018) make it practical: the roots are recomputed only every T
 steps, large dimensions are cut into blocks, each block its own Shampoo, and the step's norm is *grafted* from a
 cheap optimizer (Adam or SGD) per layer: the direction is Shampoo's, the length is the graft's.
@@ -22,7 +22,7 @@ R_k = Σ_j g_jᵀg_j = Σ_j ‖g_j‖² is 1 × 1, a *scalar*, so (R_k + ε)^{-e
 
 the direction is H^{-e}g and the scalar r_k^{-e} only changes the step length. If the unit dimension is not
 preconditioned (``precondition_unit_dims=False``, the default: a 1 × 1 factor is a step size, not a geometry, and
-Anil et al.'s implementation drops such dimensions), the step is η H_k^{-e} g_k, which is full-matrix AdaGrad's
+Anil et al.'s implementation merges such dimensions away), the step is η H_k^{-e} g_k, which is full-matrix AdaGrad's
 η H_k^{-1/2} g_k for every g and H exactly when **e = 1/2**. With Shampoo's matrix exponent e = 1/4 it is another
 method (H^{-1/4}); with the unit dimension preconditioned it is AdaGrad's step times r_k^{-1/2}. ``tests/
 test_shampoo.py`` checks all three.
