@@ -10,6 +10,8 @@ Tolerances: factors and gradients are sums of n ≤ 8 products computed in a dif
 few ulps of their scale (RTOL = 1e-12). The damped steps solve systems with condition number ≤ ~1e3 here, so
 RTOL_SOLVE = 1e-9 relative to the step's norm.
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -314,3 +316,21 @@ def test_bad_input():
         opt.step(W, [c.grads[0].T], s, c.factors)
     with pytest.raises(ValueError, match="grads"):
         opt.step(W, c.grads * 2, s, c.factors)
+
+
+SOFTPLUS_MLP = functools.partial(kfac.mlp, activation=jax.nn.softplus)   # built once: a static jit argument
+
+
+def test_custom_forward():
+    """Any forward(params, x, perturbations) -> (out, inputs) works: the gradient from the perturbation
+    cotangents equals jax.grad, and the Gaussian exact-Fisher factor of the output layer is I."""
+    params, x, rng = problem(7)
+    y = rng.standard_normal((len(x), 2))
+    c = kfac.curvature(params, x, y, forward=SOFTPLUS_MLP)
+    loss = lambda p: 0.5 * jnp.sum((SOFTPLUS_MLP(p, x)[0] - y) ** 2) / len(x)      # noqa: E731
+    auto = jax.jit(jax.grad(loss))([jnp.asarray(W) for W in params])
+    for got, want in zip(c.grads, auto):
+        close(got, want)
+    close(c.factors.G[-1], np.eye(2))
+    h = np.asarray(SOFTPLUS_MLP(params, x)[1][1])
+    close(c.factors.A[1], h.T @ h / len(x))
