@@ -2,7 +2,7 @@
 (unbiasedness within a derived sampling band, the variance formula, exactness for a diagonal Hessian, the same
 probe as optax), Gauss–Newton–Bartlett's mean against the exact Gauss–Newton diagonal, step for step equal to
 optax.contrib.sophia with its conventions, each convention difference shown to be real, the clipping bound,
-NumPy ≡ JAX under jit, and bad input.
+NumPy ≡ JAX under jit, the optax adapter, and bad input.
 
 Sampling bands. For Rademacher u, u_i(Hu)_i = H_ii + Σ_{j≠i} H_ij u_i u_j and the products u_i u_j (j ≠ i) are
 pairwise uncorrelated with mean 0 and variance 1, so Var = σ_i² = Σ_{j≠i} H_ij² exactly (normal u: + 2H_ii²).
@@ -268,6 +268,26 @@ def test_equals_optax_contrib_sophia_step_for_step(optax_traj):
     dx = np.diff(x, axis=0) + HP["eta"] * HP["weight_decay"] * x[:-1]
     clipped = np.isclose(np.abs(dx), HP["eta"], rtol=1e-9)
     assert 0.1 < clipped.mean() < 0.9
+
+
+def test_optax_adapter_drops_into_the_optax_loop(optax_traj):
+    tx = so.to_optax(so.sophia(**HP, bias_correction=True, lag_h=True), key=KEY)
+
+    @jax.jit
+    def call(p, s, n):
+        obj = lambda q: loss(q, n)                                              # noqa: E731
+        u, s = tx.update(jax.grad(obj)(p), s, p, obj_fn=obj)                    # the optax calling convention
+        return optax.apply_updates(p, u), s
+
+    p, s, out = P0, tx.init(P0), []
+    for j in range(K):
+        p, s = call(p, s, NOISE[j])
+        out.append(flat(p))
+    close(np.array(out), optax_traj)
+    with pytest.raises(ValueError, match="opt"):
+        so.to_optax(optax.sgd(0.1))
+    with pytest.raises(ValueError, match="params"):
+        tx.update(P0, tx.init(P0))
 
 
 @pytest.mark.parametrize("conv", [{}, {"bias_correction": True}, {"lag_h": True}])

@@ -49,7 +49,8 @@ import numpy as np
 from .adaptive import _at, _beta, _check_tree, _eta, _nonneg, _pos, _zeros
 from .problems import xp
 
-__all__ = ["SophiaState", "Sophia", "sophia", "hutchinson", "hutchinson_diagonal", "gauss_newton_bartlett"]
+__all__ = ["SophiaState", "Sophia", "sophia", "hutchinson", "hutchinson_diagonal", "gauss_newton_bartlett",
+           "to_optax"]
 
 _map = jax.tree.map
 
@@ -263,3 +264,33 @@ def sophia(eta, beta1=0.965, beta2=0.99, gamma=0.01, eps=1e-12, *, interval=10, 
         return _apply(params, grads, state, h_hat, on, key)
 
     return Sophia(init, step, update, estimator, refresh)
+
+
+def to_optax(opt: Sophia, key=None):
+    """``opt`` as an ``optax.GradientTransformationExtraArgs``: ``update(grads, state, params, fn=...)``
+    returns x_{k+1} − x_k; ``fn`` may also be passed as ``obj_fn``, the name ``optax.contrib.sophia``'s
+    Hutchinson estimator reads, so a loop written for optax runs unchanged. ``key`` seeds the estimator
+    (default ``jax.random.PRNGKey(0)``, as optax's).
+
+    >>> import jax.numpy as jnp, optax
+    >>> tx = to_optax(sophia(eta=0.1, gamma=1.0))
+    >>> x = jnp.array([1.0, -2.0]); f = lambda v: jnp.sum(v ** 4)    # ĥ = 12x² exactly (diagonal)
+    >>> u, s = tx.update(jax.grad(f)(x), tx.init(x), x, obj_fn=f)
+    >>> [round(float(v), 6) for v in optax.apply_updates(x, u)]   # m/(γh) = 0.035·4x³/(0.01·12x²) ≈ 1.17x: clipped
+    [0.9, -1.9]
+    """
+    import optax
+
+    if not isinstance(opt, Sophia):
+        raise ValueError(f"opt must be a Sophia (from utils.sophia.sophia), got {type(opt).__name__}")
+
+    def init(params):
+        return opt.init(params, key)
+
+    def update(updates, state, params=None, fn=None, obj_fn=None, **extra_args):
+        if params is None:
+            raise ValueError("params must be passed to update(): Sophia evaluates its estimator at params")
+        new, state = opt.step(params, updates, state, obj_fn if fn is None else fn)
+        return _map(lambda a, b: a - b, new, params), state
+
+    return optax.GradientTransformationExtraArgs(init, update)
