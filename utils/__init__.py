@@ -26,8 +26,10 @@ in the module), ``interior_point`` (primal-dual IPM for LP/QP, the log-barrier m
 (``utils.augmented_lagrangian.augmented_lagrangian``, the quadratic penalty), ``duality`` (dual functions
 of LP/QP/lasso/SVM, gaps, KKT residuals, SMO; the conjugates stay in the module: ``utils.duality.conj_norm``),
 ``portfolio`` (the lab's mean-variance QPs, cardinality MIQPs, enumeration and backtests).
-Week 6: ``muon`` (Muon, Newton-Schulz and the exact polar factor: ``utils.muon.muon``), ``sam`` (SAM/ASAM around
-any ``adaptive`` optimizer: ``utils.sam.sam``), ``schedule_free`` (``utils.schedule_free.schedule_free_adamw``,
+Week 6: ``kfac`` (K-FAC for dense layers: ``utils.kfac.kfac``, ``utils.kfac.curvature``), ``shampoo``
+(``utils.shampoo.shampoo``), ``sophia`` (``utils.sophia.sophia``, ``utils.sophia.hutchinson_diagonal``), ``muon``
+(Muon, Newton-Schulz and the exact polar factor: ``utils.muon.muon``), ``sam`` (SAM/ASAM around any ``adaptive``
+optimizer: ``utils.sam.sam``), ``schedule_free`` (``utils.schedule_free.schedule_free_adamw``,
 ``utils.schedule_free.eval_params``).
 Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
 function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
@@ -35,10 +37,10 @@ function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.
 ``utils.least_squares.gauss_newton`` (the linear least-squares problem is ``utils.least_squares_problem``).
 """
 from . import (adaptive, augmented_lagrangian, benchmarks, cg, checks, composite, constrained, datasets, derivatives,
-               drivers, duality, first_order, frank_wolfe, hock_schittkowski, interior_point, landscape, lbfgs,
+               drivers, duality, first_order, frank_wolfe, hock_schittkowski, interior_point, kfac, landscape, lbfgs,
                least_squares, levenberg_marquardt, linesearch, momentum, muon, nist, plotting, portfolio, primal_dual,
-               problems, prox, proximal, quasi_newton, resnet, result, runtime, sam, schedule_free, schedules, spectrum,
-               splitting, sqp, stochastic, subgradient, trust_region, tv)
+               problems, prox, proximal, quasi_newton, resnet, result, runtime, sam, schedule_free, schedules, shampoo,
+               sophia, spectrum, splitting, sqp, stochastic, subgradient, trust_region, tv)
 from .augmented_lagrangian import quadratic_penalty
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
@@ -93,10 +95,11 @@ __version__ = "0.2.0"
 __all__ = [
     # modules
     "adaptive", "augmented_lagrangian", "benchmarks", "cg", "checks", "composite", "constrained", "datasets",
-    "derivatives", "drivers", "duality", "first_order", "frank_wolfe", "hock_schittkowski", "interior_point",
+    "derivatives", "drivers", "duality", "first_order", "frank_wolfe", "hock_schittkowski", "interior_point", "kfac",
     "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "muon", "nist", "plotting",
     "portfolio", "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "sam",
-    "schedule_free", "schedules", "spectrum", "splitting", "sqp", "stochastic", "subgradient", "trust_region", "tv",
+    "schedule_free", "schedules", "shampoo", "sophia", "spectrum", "splitting", "sqp", "stochastic", "subgradient",
+    "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "check_close", "check_true",
