@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from noisy_pytree import close as _close, flat, gap as _gap, noisy_quadratic
 
 from utils import adaptive as ad
 from utils import schedules as sch
@@ -33,18 +34,7 @@ K = 100
 RTOL = 1e-12
 
 
-# ------------------------------------------------------------------------------------------------ data
-def _tree(rng, draw):
-    return {"w": draw(rng, (4, 3)), "b": draw(rng, (3,)),
-            "blocks": (draw(rng, (2, 2, 2)), [draw(rng, (5,)), draw(rng, ())])}
-
-
-_RNG = np.random.default_rng(0)
-X0 = _tree(_RNG, lambda r, s: np.asarray(r.standard_normal(s)))
-CURV = _tree(_RNG, lambda r, s: np.asarray(r.uniform(0.5, 5.0, s)))
-SCALE = np.exp(0.7 * _RNG.standard_normal(K))
-NOISE = [jax.tree.map(lambda a, s=s: s * a, _tree(_RNG, lambda r, sh: np.asarray(r.standard_normal(sh))))
-         for s in SCALE]
+X0, CURV, NOISE = noisy_quadratic(K)
 
 
 def grad(x, k):
@@ -52,19 +42,12 @@ def grad(x, k):
     return jax.tree.map(lambda c, x_, n: c * x_ + n, CURV, x, NOISE[k])
 
 
-def flat(tree):
-    return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in jax.tree.leaves(tree)])
-
-
 def close(got, want, rtol=RTOL):
-    got, want = np.asarray(got), np.asarray(want)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * max(1.0, np.max(np.abs(want))))
+    _close(got, want, rtol)
 
 
 def gap(a, b):
-    """max |a − b| in units of the test's ATOL: > 1000 means far beyond rounding."""
-    a, b = np.asarray(a), np.asarray(b)
-    return np.max(np.abs(a - b)) / (RTOL * max(1.0, np.max(np.abs(b))))
+    return _gap(a, b, RTOL)
 
 
 # ------------------------------------------------------------------------------------------------ runners

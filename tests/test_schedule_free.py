@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from noisy_pytree import close as _close, flat, gap as _gap, noisy_quadratic
 
 from utils import schedule_free as sf
 
@@ -21,35 +22,19 @@ K = 50
 RTOL = 1e-12
 
 
-def _tree(rng, draw):
-    return {"w": draw(rng, (4, 3)), "b": draw(rng, (3,)),
-            "blocks": (draw(rng, (2, 2, 2)), [draw(rng, (5,)), draw(rng, ())])}
-
-
-_RNG = np.random.default_rng(0)
-X0 = _tree(_RNG, lambda r, s: np.asarray(r.standard_normal(s)))
-CURV = _tree(_RNG, lambda r, s: np.asarray(r.uniform(0.5, 5.0, s)))
-SCALE = np.exp(0.7 * _RNG.standard_normal(K))
-NOISE = [jax.tree.map(lambda a, s=s: s * a, _tree(_RNG, lambda r, sh: np.asarray(r.standard_normal(sh))))
-         for s in SCALE]
+X0, CURV, NOISE = noisy_quadratic(K)
 
 
 def grad(y, k):
     return jax.tree.map(lambda c, y_, n: c * y_ + n, CURV, y, NOISE[k])
 
 
-def flat(tree):
-    return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in jax.tree.leaves(tree)])
-
-
 def close(got, want, rtol=RTOL):
-    got, want = np.asarray(got), np.asarray(want)
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * max(1.0, np.max(np.abs(want))))
+    _close(got, want, rtol)
 
 
 def gap(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    return np.max(np.abs(a - b)) / (RTOL * max(1.0, np.max(np.abs(b))))
+    return _gap(a, b, RTOL)
 
 
 def run(opt, steps=K):

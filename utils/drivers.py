@@ -13,6 +13,7 @@ on ``‖g‖ ≤ gtol``, the iteration budget, non-finite values, the callback, 
 from __future__ import annotations
 
 import math
+import operator
 import sys
 import time
 import weakref
@@ -279,6 +280,17 @@ def while_loop(cond, body, carry):
     while cond(carry):
         carry = body(carry)
     return carry
+
+
+def validate_int(name: str, value, least: int = 1) -> int:
+    """An integer ≥ ``least`` (a step count, a period, a block size; not a bool), else ``ValueError`` naming it."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer ≥ {least}, got {value!r}") from None
+    if isinstance(value, bool) or n < least:
+        raise ValueError(f"{name} must be an integer ≥ {least}, got {value!r}")
+    return n
 
 
 def validate_maxiter(maxiter) -> int:

@@ -24,13 +24,13 @@ scalable for LLM training" (Moonshot AI 2025, arXiv:2502.16982, §2.2: the 0.2·
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
 from .adaptive import Optimizer, _at, _beta, _check_tree, _eta, _float, _nonneg, _pos, adamw, to_optax
+from .drivers import validate_int
 from .problems import xp
 
 __all__ = ["newton_schulz", "polar", "MuonState", "muon", "to_optax", "NS_COEFFS"]
@@ -39,16 +39,6 @@ NS_COEFFS = (3.4445, -4.7750, 2.0315)
 _SCALES = ("none", "sqrt_max_ratio", "rms_match")
 _LAYOUTS = ("in_out", "out_in")
 _BUFFERS = ("sum", "ema", "debiased")
-
-
-def _steps(value, name="ns_steps", least=1):
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer ≥ {least}, got {value!r}") from None
-    if isinstance(value, bool) or n < least:
-        raise ValueError(f"{name} must be an integer ≥ {least}, got {value!r}")
-    return n
 
 
 def _coeffs(coeffs):
@@ -81,7 +71,7 @@ def newton_schulz(G, steps=5, coeffs=NS_COEFFS, eps=1e-7, *, eps_clamp=False, dt
     >>> np.round(np.diag(O), 4).tolist()
     [0.7229, 1.1192]
     """
-    steps, (a, b, c) = _steps(steps, "steps", 0), _coeffs(coeffs)
+    steps, (a, b, c) = validate_int("steps", steps, 0), _coeffs(coeffs)
     eps = _nonneg("eps", eps)
     if np.ndim(G) != 2:
         raise ValueError(f"G must be a matrix (2-D), got shape {np.shape(G)}")
@@ -161,7 +151,7 @@ def muon(eta, beta=0.95, *, nesterov=True, ns_steps=5, coeffs=NS_COEFFS, eps=1e-
     ([0.7229, 1.1192], [0.9, 0.9])
     """
     eta, beta, lam = _eta(eta), _beta("beta", beta), _nonneg("weight_decay", weight_decay)
-    ns_steps, coeffs, eps = _steps(ns_steps), _coeffs(coeffs), _nonneg("eps", eps)
+    ns_steps, coeffs, eps = validate_int("ns_steps", ns_steps), _coeffs(coeffs), _nonneg("eps", eps)
     rms = _pos("rms", rms)
     for name, value, ok in (("scale", scale, _SCALES), ("layout", layout, _LAYOUTS), ("buffer", buffer, _BUFFERS)):
         if value not in ok:

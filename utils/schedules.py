@@ -28,8 +28,8 @@ Topin 2019 / Smith 2018 (one-cycle), Vaswani et al. 2017 §5.3 (inverse square r
 from __future__ import annotations
 
 import math
-import operator
 
+from .drivers import validate_int
 from .problems import xp
 
 __all__ = ["constant_schedule", "step_schedule", "cosine_schedule", "linear_warmup_schedule",
@@ -50,14 +50,7 @@ def _number(name, value, *, positive=True, low=None, high=None):
     return v
 
 
-def _steps(name, value, minimum=1):
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}") from None
-    if isinstance(value, bool) or n < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-    return n
+_steps = validate_int                 # integer step counts (name, value, least)
 
 
 def constant_schedule(eta):
@@ -166,7 +159,7 @@ def one_cycle_schedule(eta_max, total_steps, pct_start=0.3, div_factor=25.0, fin
     >>> [round(float(s(k)), 12) for k in (0, 30, 100)]
     [0.04, 1.0, 4e-06]
     """
-    eta_max, T = _number("eta_max", eta_max), _steps("total_steps", total_steps, minimum=2)
+    eta_max, T = _number("eta_max", eta_max), _steps("total_steps", total_steps, least=2)
     p = _number("pct_start", pct_start, high=1.0)
     d, d_f = _number("div_factor", div_factor), _number("final_div_factor", final_div_factor)
     k1 = int(p * T)

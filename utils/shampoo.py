@@ -33,13 +33,13 @@ or JAX leaves, pure, ``jit``-able); :func:`to_optax` makes it an ``optax.Gradien
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
 from .adaptive import Optimizer, _at, _beta, _check_tree, _eta, _float, _pos, adagrad, adam, to_optax
+from .drivers import validate_int
 from .problems import xp
 
 __all__ = ["inverse_root", "ShampooState", "shampoo", "to_optax"]
@@ -48,14 +48,7 @@ _GRAFTS = ("adam", "sgd", None)
 _VECTORS = ("diagonal", "full")
 
 
-def _int(name, value, least=1):
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer ≥ {least}, got {value!r}") from None
-    if isinstance(value, bool) or n < least:
-        raise ValueError(f"{name} must be an integer ≥ {least}, got {value!r}")
-    return n
+_int = validate_int
 
 
 def inverse_root(S, exponent=0.25, eps=1e-6):

@@ -1,0 +1,40 @@
+"""Shared test data for the pytree optimizers (tests/test_adaptive.py, tests/test_schedule_free.py).
+
+A pytree with dict, tuple and list nodes and leaves of shapes (4, 3), (3,), (2, 2, 2), (5,), () driven by the
+gradient of a noisy separable quadratic, g_k(x) = c ⊙ x + s_k ξ_k, with c ∈ [0.5, 5] per entry, ξ_k standard
+normal and s_k = exp(0.7 z_k); everything drawn once from seed 0, in this order: x₀, c, s, ξ_0 … ξ_{K−1}.
+"""
+import jax
+import numpy as np
+
+
+def _tree(rng, draw):
+    return {"w": draw(rng, (4, 3)), "b": draw(rng, (3,)),
+            "blocks": (draw(rng, (2, 2, 2)), [draw(rng, (5,)), draw(rng, ())])}
+
+
+def noisy_quadratic(K, seed=0):
+    """(x₀, c, [s_k ξ_k for k < K]) as pytrees of NumPy arrays."""
+    rng = np.random.default_rng(seed)
+    x0 = _tree(rng, lambda r, s: np.asarray(r.standard_normal(s)))
+    curv = _tree(rng, lambda r, s: np.asarray(r.uniform(0.5, 5.0, s)))
+    scale = np.exp(0.7 * rng.standard_normal(K))
+    noise = [jax.tree.map(lambda a, s=s: s * a, _tree(rng, lambda r, sh: np.asarray(r.standard_normal(sh))))
+             for s in scale]
+    return x0, curv, noise
+
+
+def flat(tree):
+    return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in jax.tree.leaves(tree)])
+
+
+def close(got, want, rtol):
+    """assert_allclose with ATOL = rtol · max(1, max|want|): the tests' tolerance scaled to the data."""
+    got, want = np.asarray(got), np.asarray(want)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * max(1.0, np.max(np.abs(want))))
+
+
+def gap(a, b, rtol):
+    """max |a − b| in units of ATOL = rtol · max(1, max|b|): > 1000 means far beyond rounding."""
+    a, b = np.asarray(a), np.asarray(b)
+    return np.max(np.abs(a - b)) / (rtol * max(1.0, np.max(np.abs(b))))
