@@ -7,6 +7,8 @@ normal and s_k = exp(0.7 z_k); everything drawn once from seed 0, in this order:
 import jax
 import numpy as np
 
+RTOL = 1e-12       # both test files: the derivation is in their docstrings
+
 
 def _tree(rng, draw):
     return {"w": draw(rng, (4, 3)), "b": draw(rng, (3,)),
@@ -24,17 +26,22 @@ def noisy_quadratic(K, seed=0):
     return x0, curv, noise
 
 
+def gradient(curv, noise):
+    """g_k(x) = c ⊙ x + s_k ξ_k (NumPy or JAX leaves, whichever x has)."""
+    return lambda x, k: jax.tree.map(lambda c, x_, n: c * x_ + n, curv, x, noise[k])
+
+
 def flat(tree):
     return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in jax.tree.leaves(tree)])
 
 
-def close(got, want, rtol):
+def close(got, want, rtol=RTOL):
     """assert_allclose with ATOL = rtol · max(1, max|want|): the tests' tolerance scaled to the data."""
     got, want = np.asarray(got), np.asarray(want)
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * max(1.0, np.max(np.abs(want))))
 
 
-def gap(a, b, rtol):
+def gap(a, b, rtol=RTOL):
     """max |a − b| in units of ATOL = rtol · max(1, max|b|): > 1000 means far beyond rounding."""
     a, b = np.asarray(a), np.asarray(b)
     return np.max(np.abs(a - b)) / (rtol * max(1.0, np.max(np.abs(b))))

@@ -25,29 +25,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from noisy_pytree import close as _close, flat, gap as _gap, noisy_quadratic
+from noisy_pytree import RTOL, close, flat, gap, gradient, noisy_quadratic
 
 from utils import adaptive as ad
 from utils import schedules as sch
 
 K = 100
-RTOL = 1e-12
 
 
 X0, CURV, NOISE = noisy_quadratic(K)
-
-
-def grad(x, k):
-    """g_k(x) = c ⊙ x + s_k ξ_k (NumPy or JAX leaves, whichever x has)."""
-    return jax.tree.map(lambda c, x_, n: c * x_ + n, CURV, x, NOISE[k])
-
-
-def close(got, want, rtol=RTOL):
-    _close(got, want, rtol)
-
-
-def gap(a, b):
-    return _gap(a, b, RTOL)
+grad = gradient(CURV, NOISE)
 
 
 # ------------------------------------------------------------------------------------------------ runners

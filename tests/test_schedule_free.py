@@ -14,27 +14,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from noisy_pytree import close as _close, flat, gap as _gap, noisy_quadratic
+from noisy_pytree import RTOL, close, flat, gap, gradient, noisy_quadratic
 
 from utils import schedule_free as sf
 
 K = 50
-RTOL = 1e-12
 
 
 X0, CURV, NOISE = noisy_quadratic(K)
-
-
-def grad(y, k):
-    return jax.tree.map(lambda c, y_, n: c * y_ + n, CURV, y, NOISE[k])
-
-
-def close(got, want, rtol=RTOL):
-    _close(got, want, rtol)
-
-
-def gap(a, b):
-    return _gap(a, b, RTOL)
+grad = gradient(CURV, NOISE)
 
 
 def run(opt, steps=K):
