@@ -7,8 +7,8 @@ One module per method family; every name a notebook uses is re-exported here exp
     res = utils.gradient_descent(p, eta=2 / (p.L + p.mu))
 
 Core: ``problems`` (reference problems), ``result`` (OptimizeResult + History), ``drivers`` (the NumPy and JAX
-loops every algorithm shares), ``runtime`` (scale flag, seeds, float64, device), ``checks`` (notebook claims),
-``plotting``, ``benchmarks``, ``datasets``.
+loops every algorithm shares), ``runtime`` (scale flag, seeds, float64, device), ``checks`` (notebook claims and
+exercise self-checks), ``plotting``, ``benchmarks``, ``datasets``.
 
 Week 1: ``derivatives`` (finite differences, gradient checks), ``spectrum`` (power iteration, Lanczos),
 ``landscape`` (loss-landscape slices). Week 2: ``first_order``, ``linesearch``, ``momentum``, ``cg``,
@@ -44,7 +44,7 @@ from . import (adaptive, augmented_lagrangian, benchmarks, cg, checks, composite
 from .augmented_lagrangian import quadratic_penalty
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
-from .checks import CheckFailed, check_close, check_true
+from .checks import CheckFailed, answer_token, check_answer, check_close, check_function, check_true
 from .composite import elastic_net, group_lasso, lasso, lasso_lam_max, sparse_regression
 from .constrained import (ConstrainedHistory, as_composite, box_qp, l1_ball_least_squares, matrix_completion,
                           project_nuclear_ball, projected_gradient, simplex_least_squares)
@@ -102,7 +102,7 @@ __all__ = [
     "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
-    "CheckFailed", "check_close", "check_true",
+    "CheckFailed", "answer_token", "check_answer", "check_close", "check_function", "check_true",
     "fetch", "load_bundled",
     "plot_contours", "plot_convergence", "plot_performance_profile", "plot_theory", "save_figure", "set_style",
     "Problem", "breast_cancer_logistic", "from_jax", "least_squares_problem", "logistic_regression", "quadratic",
