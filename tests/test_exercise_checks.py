@@ -71,4 +71,5 @@ def test_every_self_check_rejects_a_wrong_answer(path, capsys):
             wrong = ref + np.sign(ref + 0.5) * (2 * atol + 2 * rtol * np.abs(ref) + 0.5 * np.abs(ref) + 1.0)
         with pytest.raises(CheckFailed):
             check_answer(name, wrong, token, rtol=rtol, atol=atol)
-        assert check_answer(name, None, token) is False
+        check_answer(name, None, token)
+        assert f"[TODO] {name}" in capsys.readouterr().out

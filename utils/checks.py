@@ -55,6 +55,12 @@ def check_true(name: str, condition, detail: str = "") -> None:
     print(f"[PASS] {name}")
 
 
+def _flat(out) -> np.ndarray:
+    if isinstance(out, tuple):
+        return np.concatenate([np.ravel(np.asarray(part, dtype=float)) for part in out])
+    return np.asarray(out, dtype=float)
+
+
 def _short(a: np.ndarray) -> str:
     return np.array2string(a, precision=10, threshold=8)
 
@@ -112,25 +118,23 @@ def _decode(name: str, token: str) -> np.ndarray:
     return np.asarray(obj["data"], dtype=float).reshape(obj["shape"])
 
 
-def check_answer(name: str, value, token: str, *, rtol: float = 1e-6, atol: float = 0.0, hint: str = "") -> bool:
-    """Check a student's ``value`` against ``token`` (from :func:`answer_token`): ``[PASS]`` and True when right,
-    ``[TODO]`` and False when unanswered (``None`` / ``...``), :class:`CheckFailed` with ``hint`` when wrong.
+def check_answer(name: str, value, token: str, *, rtol: float = 1e-6, atol: float = 0.0, hint: str = "") -> None:
+    """Check a student's ``value`` against ``token`` (from :func:`answer_token`): prints ``[PASS]`` when right and
+    ``[TODO]`` when unanswered (``None`` / ``...``); raises :class:`CheckFailed` with ``hint`` when wrong.
 
     Numbers and arrays pass when ``|value − ref| ≤ atol + rtol·|ref|`` elementwise and the shapes agree.
 
     >>> token = answer_token("Ex. 1: L", 4.0)
     >>> check_answer("Ex. 1: L", 4.0 + 1e-9, token)
     [PASS] Ex. 1: L
-    True
     >>> check_answer("Ex. 1: L", None, token)
     [TODO] Ex. 1: L — not answered yet
-    False
     """
     if rtol < 0 or atol < 0:
         raise ValueError(f"rtol and atol must be >= 0, got rtol={rtol}, atol={atol}")
     if _unanswered(value):
         print(f"[TODO] {name} — not answered yet")
-        return False
+        return
     why = f" Hint: {hint}" if hint else ""
     if token.startswith(_TXT):
         if not isinstance(value, str):
@@ -153,28 +157,27 @@ def check_answer(name: str, value, token: str, *, rtol: float = 1e-6, atol: floa
     else:
         raise ValueError(f"not an answer token: {token[:12]!r}… (make one with utils.checks.answer_token)")
     print(f"[PASS] {name}")
-    return True
 
 
 def check_function(name: str, fn, inputs, token: str, *, rtol: float = 1e-6, atol: float = 0.0,
-                   hint: str = "") -> bool:
+                   hint: str = "") -> None:
     """Check a student's function by its values: ``fn(x)`` for every ``x`` in ``inputs`` (the test points, in
-    clear) against ``token`` = ``answer_token(name, [ref(x) for x in inputs])``. Same outcomes as
-    :func:`check_answer`; an exception inside ``fn`` is reported as a failure.
+    clear) against ``token`` = ``answer_token(name, [ref(x) for x in inputs])``. A tuple ``x`` is unpacked into
+    positional arguments, ``fn(*x)``; a tuple result (e.g. ``(x_star, theta)``) is flattened and concatenated. Same
+    outcomes as :func:`check_answer`; an exception inside ``fn`` is reported as a failure.
 
     >>> pts = [0.0, 1.0, 2.0]
     >>> token = answer_token("Ex. 2: f", [x ** 2 for x in pts])
     >>> check_function("Ex. 2: f", lambda x: x * x, pts, token)
     [PASS] Ex. 2: f
-    True
     """
     if _unanswered(fn):
         print(f"[TODO] {name} — not answered yet")
-        return False
+        return
     if not callable(fn):
         raise CheckFailed(f"[FAIL] {name}: the answer must be a function, got {type(fn).__name__}.")
     try:
-        values = [np.asarray(fn(x), dtype=float) for x in inputs]
+        values = [_flat(fn(*x) if isinstance(x, tuple) else fn(x)) for x in inputs]
     except Exception as err:  # a student's bug, reported as a failed check with its cause
         raise CheckFailed(f"[FAIL] {name}: the function raised {type(err).__name__}: {err}") from err
-    return check_answer(name, np.stack(values) if values else np.zeros(0), token, rtol=rtol, atol=atol, hint=hint)
+    check_answer(name, np.stack(values) if values else np.zeros(0), token, rtol=rtol, atol=atol, hint=hint)
