@@ -399,6 +399,11 @@ def clear_jax_cache() -> None:
 
     _COMPILED.clear()
     jax.clear_caches()
+    # JAX 0.7 (Colab's) also keeps the static arguments of every trace, the problem among them, in a table
+    # keyed by the traced function (jax._src.pjit._seen_qdds) that jax.clear_caches() leaves alone.
+    seen = getattr(sys.modules.get("jax._src.pjit"), "_seen_qdds", None)
+    if hasattr(seen, "clear"):
+        seen.clear()
 
 
 def _loop_jax(step, problem, maxiter, record_x, state0, hparams, gtol):

@@ -19,7 +19,7 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["SCALES", "get_scale", "by_scale", "rng", "enable_x64", "device_info", "environment_summary",
+__all__ = ["SCALES", "get_scale", "by_scale", "rng", "enable_x64", "x64", "device_info", "environment_summary",
            "headline"]
 
 SCALES = ("smoke", "laptop", "full")
@@ -61,6 +61,26 @@ def enable_x64(enable: bool = True) -> None:
     import jax
 
     jax.config.update("jax_enable_x64", bool(enable))
+
+
+def x64(enable: bool = True):
+    """Context manager: float64 in JAX (``enable=False``: float32) inside a ``with`` block only.
+
+    ``jax.enable_x64(enable)`` where JAX has it (0.8 and later); on older JAX, Colab's 0.7 among them,
+    ``jax.experimental.enable_x64()`` / ``disable_x64()``, the same switch under its former name.
+
+    >>> import jax.numpy as jnp
+    >>> with x64(True):
+    ...     print(jnp.zeros(1).dtype)
+    float64
+    """
+    import jax
+
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(bool(enable))
+    from jax import experimental
+
+    return experimental.enable_x64() if enable else experimental.disable_x64()
 
 
 def device_info() -> dict:
