@@ -30,17 +30,21 @@ Week 6: ``kfac`` (K-FAC for dense layers: ``utils.kfac.kfac``, ``utils.kfac.curv
 (``utils.shampoo.shampoo``), ``sophia`` (``utils.sophia.sophia``, ``utils.sophia.hutchinson_diagonal``), ``muon``
 (Muon, Newton-Schulz and the exact polar factor: ``utils.muon.muon``), ``sam`` (SAM/ASAM around any ``adaptive``
 optimizer: ``utils.sam.sam``), ``schedule_free`` (``utils.schedule_free.schedule_free_adamw``,
-``utils.schedule_free.eval_params``).
+``utils.schedule_free.eval_params``), ``soap`` (SOAP, Adam in the eigenbasis of Shampoo's factors:
+``utils.soap.soap``), ``transformer`` (the lab's byte-level transformer in plain JAX and its Shakespeare slice),
+``distributed`` (data parallelism and ZeRO-1/2/3 on virtual devices, measured against the Table-1 memory, a gloo
+runner: ``utils.distributed.zero_train``, ``utils.distributed.zero_formula``, ``utils.distributed.torch_gloo_run``).
 Building blocks (states, steps, step-size rules) stay in their modules: ``utils.subgradient.polyak``. Where a
 function has its module's name, the module wins: ``utils.lbfgs.lbfgs``, ``utils.trust_region.trust_region``,
 ``utils.levenberg_marquardt.levenberg_marquardt``,
 ``utils.least_squares.gauss_newton`` (the linear least-squares problem is ``utils.least_squares_problem``).
 """
 from . import (adaptive, augmented_lagrangian, benchmarks, cg, checks, composite, constrained, datasets, derivatives,
-               drivers, duality, first_order, frank_wolfe, hock_schittkowski, interior_point, kfac, landscape, lbfgs,
-               least_squares, levenberg_marquardt, linesearch, momentum, muon, nist, plotting, portfolio, primal_dual,
-               problems, prox, proximal, quasi_newton, resnet, result, runtime, sam, schedule_free, schedules, shampoo,
-               sophia, spectrum, splitting, sqp, stochastic, subgradient, trust_region, tv)
+               distributed, drivers, duality, first_order, frank_wolfe, hock_schittkowski, interior_point, kfac,
+               landscape, lbfgs, least_squares, levenberg_marquardt, linesearch, momentum, muon, nist, plotting,
+               portfolio, primal_dual, problems, prox, proximal, quasi_newton, resnet, result, runtime, sam,
+               schedule_free, schedules, shampoo, soap, sophia, spectrum, splitting, sqp, stochastic, subgradient,
+               transformer, trust_region, tv)
 from .augmented_lagrangian import quadratic_penalty
 from .benchmarks import format_table, performance_profile, print_table, run_benchmark
 from .cg import fletcher_reeves, linear_cg, nonlinear_cg, polak_ribiere_plus
@@ -95,11 +99,11 @@ __version__ = "0.2.0"
 __all__ = [
     # modules
     "adaptive", "augmented_lagrangian", "benchmarks", "cg", "checks", "composite", "constrained", "datasets",
-    "derivatives", "drivers", "duality", "first_order", "frank_wolfe", "hock_schittkowski", "interior_point", "kfac",
-    "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum", "muon", "nist", "plotting",
-    "portfolio", "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet", "result", "runtime", "sam",
-    "schedule_free", "schedules", "shampoo", "sophia", "spectrum", "splitting", "sqp", "stochastic", "subgradient",
-    "trust_region", "tv",
+    "derivatives", "distributed", "drivers", "duality", "first_order", "frank_wolfe", "hock_schittkowski",
+    "interior_point", "kfac", "landscape", "lbfgs", "least_squares", "levenberg_marquardt", "linesearch", "momentum",
+    "muon", "nist", "plotting", "portfolio", "primal_dual", "problems", "prox", "proximal", "quasi_newton", "resnet",
+    "result", "runtime", "sam", "schedule_free", "schedules", "shampoo", "soap", "sophia", "spectrum", "splitting",
+    "sqp", "stochastic", "subgradient", "transformer", "trust_region", "tv",
     # core
     "format_table", "performance_profile", "print_table", "run_benchmark",
     "CheckFailed", "answer_token", "check_answer", "check_close", "check_function", "check_true",
