@@ -1,8 +1,10 @@
-"""Shared test data for the pytree optimizers (tests/test_adaptive.py, tests/test_schedule_free.py).
+"""Shared test data for the pytree optimizers (tests/test_adaptive.py, tests/test_schedule_free.py,
+tests/test_shampoo.py, tests/test_soap.py).
 
-A pytree with dict, tuple and list nodes and leaves of shapes (4, 3), (3,), (2, 2, 2), (5,), () driven by the
-gradient of a noisy separable quadratic, g_k(x) = c ⊙ x + s_k ξ_k, with c ∈ [0.5, 5] per entry, ξ_k standard
-normal and s_k = exp(0.7 z_k); everything drawn once from seed 0, in this order: x₀, c, s, ξ_0 … ξ_{K−1}.
+A pytree driven by the gradient of a noisy separable quadratic, g_k(x) = c ⊙ x + s_k ξ_k, with c ∈ [0.5, 5] per
+entry, ξ_k standard normal and s_k = exp(spread · z_k); everything drawn once from the seed, in this order: x₀, c,
+s, ξ_0 … ξ_{K−1}. The default tree has dict, tuple and list nodes and leaves of shapes (4, 3), (3,), (2, 2, 2),
+(5,), (); ``shapes`` (a dict name -> shape) gives a flat dict instead.
 """
 import jax
 import numpy as np
@@ -15,15 +17,26 @@ def _tree(rng, draw):
             "blocks": (draw(rng, (2, 2, 2)), [draw(rng, (5,)), draw(rng, ())])}
 
 
-def noisy_quadratic(K, seed=0):
-    """(x₀, c, [s_k ξ_k for k < K]) as pytrees of NumPy arrays."""
+def noisy_quadratic(K, seed=0, *, shapes=None, spread=0.7):
+    """(x₀, c, [s_k ξ_k for k < K]) as pytrees of NumPy arrays. ``seed``: an int, or a ``Generator`` that is drawn
+    from (its state advances, so a test module can keep drawing its own data after this)."""
     rng = np.random.default_rng(seed)
-    x0 = _tree(rng, lambda r, s: np.asarray(r.standard_normal(s)))
-    curv = _tree(rng, lambda r, s: np.asarray(r.uniform(0.5, 5.0, s)))
-    scale = np.exp(0.7 * rng.standard_normal(K))
-    noise = [jax.tree.map(lambda a, s=s: s * a, _tree(rng, lambda r, sh: np.asarray(r.standard_normal(sh))))
+    tree = _tree if shapes is None else (lambda r, draw: {k: draw(r, s) for k, s in shapes.items()})
+    x0 = tree(rng, lambda r, s: np.asarray(r.standard_normal(s)))
+    curv = tree(rng, lambda r, s: np.asarray(r.uniform(0.5, 5.0, s)))
+    scale = np.exp(spread * rng.standard_normal(K))
+    noise = [jax.tree.map(lambda a, s=s: s * a, tree(rng, lambda r, sh: np.asarray(r.standard_normal(sh))))
              for s in scale]
     return x0, curv, noise
+
+
+def run(opt, x, gradient, steps):
+    """The iterates x_1 … x_steps of ``opt`` from x with gradients ``gradient(x, k)``, as NumPy copies."""
+    s, out = opt.init(x), []
+    for k in range(steps):
+        x, s = opt.step(x, gradient(x, k), s)
+        out.append(jax.tree.map(np.array, x))
+    return out
 
 
 def gradient(curv, noise):

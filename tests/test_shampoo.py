@@ -27,7 +27,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
 import scipy.linalg
+
+import noisy_pytree
 
 from utils import adaptive as ad
 from utils import shampoo as sh
@@ -38,26 +41,19 @@ EPS = 1e-3
 SHAPES = {"w1": (6, 4), "w2": (3, 5), "conv": (2, 2, 3, 4), "b": (3,), "g": ()}
 
 _RNG = np.random.default_rng(0)
-X0 = {k: _RNG.standard_normal(s) for k, s in SHAPES.items()}
-CURV = {k: _RNG.uniform(0.5, 5.0, s) for k, s in SHAPES.items()}
-NOISE = [{k: s_k * _RNG.standard_normal(s) for k, s in SHAPES.items()} for s_k in np.exp(0.7 * _RNG.standard_normal(K))]
+X0, CURV, NOISE = noisy_pytree.noisy_quadratic(K, _RNG, shapes=SHAPES, spread=0.7)
 
 
 def grad(x, k):
-    return {n: CURV[n] * x[n] + NOISE[k][n] for n in x}
+    return {n: CURV[n] * x[n] + NOISE[k][n] for n in x}      # x may be a sub-dict of X0
 
 
 def close(a, b, rtol=RTOL):
-    a, b = np.asarray(a), np.asarray(b)
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * max(1.0, np.abs(b).max()))
+    noisy_pytree.close(a, b, rtol)
 
 
 def run(opt, x, gradient=grad, steps=K):
-    s, out = opt.init(x), []
-    for k in range(steps):
-        x, s = opt.step(x, gradient(x, k), s)
-        out.append({n: np.array(v) for n, v in x.items()})
-    return out
+    return noisy_pytree.run(opt, x, gradient, steps)
 
 
 # ------------------------------------------------------------------------------------------------ reference
