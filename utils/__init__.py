@@ -83,7 +83,7 @@ from .prox import (project_box, project_l1_ball, project_l2_ball, project_linf_b
 from .proximal import fista, fista_jax, gradient_mapping, ista, ista_jax
 from .quasi_newton import bfgs, newton
 from .result import History, OptimizeResult
-from .runtime import by_scale, device_info, enable_x64, environment_summary, get_scale, headline, rng
+from .runtime import by_scale, device_info, enable_x64, environment_summary, get_scale, headline, rng, x64
 from .spectrum import extreme_eigenvalues, hvp_matvec, lanczos, power_iteration
 from .splitting import admm, admm_jax, admm_lasso, admm_lasso_jax
 from .sqp import damped_bfgs_update, qp_solve
@@ -112,7 +112,7 @@ __all__ = [
     "Problem", "breast_cancer_logistic", "from_jax", "least_squares_problem", "logistic_regression", "quadratic",
     "rosenbrock",
     "History", "OptimizeResult",
-    "by_scale", "device_info", "enable_x64", "environment_summary", "get_scale", "headline", "rng",
+    "by_scale", "device_info", "enable_x64", "environment_summary", "get_scale", "headline", "rng", "x64",
     # week 1
     "directional_fd", "fd_error_curve", "finite_difference_gradient", "gradient_check",
     "extreme_eigenvalues", "hvp_matvec", "lanczos", "power_iteration",
