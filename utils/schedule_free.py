@@ -91,7 +91,10 @@ def _schedule_free(eta, beta, beta_name, warmup_steps, weight_decay, weight_lr_p
         W = state.W + w
         c = ns.where(W > 0, w / ns.where(W > 0, W, 1.0), 0.0)       # no weight yet (γ = 0): keep x
         d, v = direction(grads, state)
-        z = _map(lambda z_, d_, y_: z_ - lr * (d_ + lam * y_), state.z, d, params)
+        if lam:
+            z = _map(lambda z_, d_, y_: z_ - lr * (d_ + lam * y_), state.z, d, params)
+        else:                                                      # no 0·y pass (XLA keeps 0·y: NaN semantics)
+            z = _map(lambda z_, d_: z_ - lr * d_, state.z, d)
         x = _map(lambda x_, z_: (1 - c) * x_ + c * z_, state.x, z)
         y = _map(lambda z_, x_: (1 - beta) * z_ + beta * x_, z, x)
         return y, ScheduleFreeState(z=z, x=x, v=v, gamma_max=g_max, W=W, k=k + 1)
