@@ -12,7 +12,9 @@ flattened into one vector of Ψ entries (padded to a multiple of N_d) and cut in
 slice r of what is sharded:
 
 * stage 0 (plain DP): θ, g and the optimizer state replicated; all-reduce of g (``lax.pmean``);
-* stage 1 (P_os): optimizer state sharded; all-reduce of g, each device updates its slice, all-gather of θ;
+* stage 1 (P_os): optimizer state sharded; all-reduce of g, each device updates its slice, all-gather of θ
+  (the memory of the paper's P_os; its traffic is DP's plus the all-gather, 1.5× DP, as with torch's
+  ``ZeroRedundancyOptimizer`` behind DDP; the paper's P_os reduce-scatters g as stage 2 does, costing 1× DP);
 * stage 2 (P_os+g): gradients too: reduce-scatter of g (``lax.psum_scatter``), slice update, all-gather of θ;
 * stage 3 (P_os+g+p, FSDP): parameters too: all-gather of θ for the forward/backward, reduce-scatter of g,
   slice update; θ stays sharded between steps.

@@ -46,7 +46,7 @@ def eigenbasis_eigh(S):
 
 def eigenbasis_qr(S, Q):
     r"""One step of power iteration warm-started at the current basis Q, re-orthonormalized by QR (Vyas et al.
-    2024, Alg. 4, as in their code): the columns of P = S Q are sorted by the estimated eigenvalues
+    2025, Alg. 4, as in their code): the columns of P = S Q are sorted by the estimated eigenvalues
     λ̃_j = q_jᵀ S q_j, largest first, then Q⁺ = qr(P[:, π]). Returns (Q⁺, π); π also reorders the rotated
     second moment V so that each entry stays with its eigenvector.
 
@@ -74,7 +74,7 @@ class SOAPState(NamedTuple):
 def soap(eta=3e-3, beta1=0.95, beta2=0.95, eps=1e-8, weight_decay=0.0, *, shampoo_beta=None,
          precondition_every=10, max_precondition_dim=10000, precondition_1d=False, eigenbasis="qr",
          skip_first=True, bias_correction=True, eps_scaled=False) -> Optimizer:
-    r"""SOAP (Vyas et al. 2024, Alg. 3 with Alg. 4 for the basis), per matrix leaf W ∈ ℝ^{m×n}, gradient G_k:
+    r"""SOAP (Vyas et al. 2025, Alg. 3 with Alg. 4 for the basis), per matrix leaf W ∈ ℝ^{m×n}, gradient G_k:
 
     .. math::  G' = Q_L^\top G_k Q_R,\quad M \leftarrow \beta_1 M + (1-\beta_1) G_k,\quad
                V \leftarrow \beta_2 V + (1-\beta_2)\, G' \odot G',\quad
