@@ -284,6 +284,36 @@ def test_jit_matches_eager(mode):
         close(b, a, 1e-11)
 
 
+@pytest.mark.parametrize("mode", ["factored", "eigen"])
+def test_float32_leaves_keep_their_dtype_under_x64(mode):
+    """With jax_enable_x64 on, a traced step counter makes ε and the identity float64; the jitted step must still
+    keep float32 factors, preconditioners and weights (the two branches of its lax.cond must agree), and agree
+    with the same step in float32 without x64 to float32 rounding."""
+    from utils import x64
+
+    W, cs = batches(4, seed=7)
+    W32 = [np.asarray(w, np.float32) for w in W]
+    opt = kfac.kfac(eta=0.1, damping=1e-2, inverse_every=2, damping_mode=mode)
+
+    def run():
+        step = jax.jit(opt.step)
+        Wj, sj = [jnp.asarray(w) for w in W32], opt.init([jnp.asarray(w) for w in W32])
+        sj = sj._replace(k=jnp.asarray(0))
+        for c in cs:
+            f = kfac.Factors([jnp.asarray(a, jnp.float32) for a in c.factors.A],
+                             [jnp.asarray(g, jnp.float32) for g in c.factors.G])
+            Wj, sj = step(Wj, [jnp.asarray(g, jnp.float32) for g in c.grads], sj, f)
+        return Wj, sj
+
+    with x64(True):
+        W64, s64 = run()
+    with x64(False):
+        W32j, _ = run()
+    assert all(w.dtype == jnp.float32 for w in W64 + s64.A + s64.G + s64.PA + s64.PG)
+    for a, b in zip(W64, W32j):
+        close(np.asarray(a, np.float64), np.asarray(b, np.float64), 1e-4)
+
+
 def test_bad_input():
     W, x, rng = linear_layer()
     y = rng.standard_normal((len(x), 2))

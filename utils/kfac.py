@@ -229,10 +229,10 @@ def kfac(eta, damping, *, decay=0.95, inverse_every=1, pi=True, damping_mode="fa
         if damping_mode == "eigen":
             eA, QA = m.linalg.eigh(A)
             eG, QG = m.linalg.eigh(G)
-            return QA, QG, 1.0 / (eG[:, None] * eA[None, :] + lam)
+            return QA, QG, (1.0 / (eG[:, None] * eA[None, :] + lam)).astype(A.dtype)
         p = pi_damping(A, G) if pi else 1.0
-        return (m.linalg.inv(A + (p * gamma) * m.eye(A.shape[0])),
-                m.linalg.inv(G + (gamma / p) * m.eye(G.shape[0])), None)
+        return (m.linalg.inv(A + (p * gamma) * m.eye(A.shape[0], dtype=A.dtype)).astype(A.dtype),
+                m.linalg.inv(G + (gamma / p) * m.eye(G.shape[0], dtype=G.dtype)).astype(G.dtype), None)
 
     def init(params):
         _check_params(params)
@@ -264,8 +264,10 @@ def kfac(eta, damping, *, decay=0.95, inverse_every=1, pi=True, damping_mode="fa
         k = state.k
         eps = min(1.0 - 1.0 / (k + 1), decay) if isinstance(k, (int, np.integer)) else \
             jnp.minimum(1.0 - 1.0 / (k + 1), decay)
-        A = [eps * Ao + (1 - eps) * An for Ao, An in zip(state.A, factors.A)]
-        G = [eps * Go + (1 - eps) * Gn for Go, Gn in zip(state.G, factors.G)]
+        # the running averages keep the state's dtype (with jax_enable_x64 a traced ε is float64 and would promote
+        # float32 factors, so that the two branches of the lax.cond below disagree)
+        A = [(eps * Ao + (1 - eps) * An).astype(Ao.dtype) for Ao, An in zip(state.A, factors.A)]
+        G = [(eps * Go + (1 - eps) * Gn).astype(Go.dtype) for Go, Gn in zip(state.G, factors.G)]
         old = (state.PA, state.PG, state.E)
 
         def fresh():
@@ -279,6 +281,6 @@ def kfac(eta, damping, *, decay=0.95, inverse_every=1, pi=True, damping_mode="fa
         new_state = KFACState(A=A, G=G, PA=PA, PG=PG, E=E, k=k + 1)
         lr = _at(eta, k)
         D = direction(grads, new_state)
-        return [W - lr * d for W, d in zip(params, D)], new_state
+        return [(W - lr * d).astype(np.result_type(W)) for W, d in zip(params, D)], new_state
 
     return KFAC(init, step, direction)
