@@ -197,8 +197,8 @@ def test_numpy_leaves_equal_jax_leaves_under_jit(adaptive):
 
 # ------------------------------------------------------------------------------------------------ 3. behaviour
 def test_sam_on_a_quadratic_same_minimizer_and_the_constant_step_cycle():
-    # SAM's objective max_{‖ε‖≤ρ} ½(w+ε)ᵀA(w+ε) = ½wᵀAw + ρ‖Aw‖ + ½ρ²λ_max is minimized at w* = 0, the
-    # minimizer of f. With a step that decays to 0 (cosine), SAM-SGD reaches it:
+    # SAM's objective h(w) = max_{‖ε‖≤ρ} ½(w+ε)ᵀA(w+ε) (≤ ½wᵀAw + ρ‖Aw‖ + ½ρ²λ_max, with equality at w = 0) is
+    # convex (a max of convex functions) and even (ε → −ε), so it is minimized at w* = 0, the minimizer of f. With a step that decays to 0 (cosine), SAM-SGD reaches it:
     gf = lambda w: A @ w                                                # noqa: E731
     opt = sam.sam(ad.sgd(sch.cosine_schedule(0.1, 2000)), rho=0.05)
     w, s = W0, opt.init(W0)
