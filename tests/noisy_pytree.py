@@ -1,5 +1,5 @@
-"""Shared test data for the pytree optimizers (tests/test_adaptive.py, tests/test_schedule_free.py,
-tests/test_shampoo.py, tests/test_soap.py).
+"""Shared test data and checks for the pytree optimizers (tests/test_adaptive.py, tests/test_schedule_free.py,
+tests/test_shampoo.py, tests/test_soap.py, tests/test_muon.py).
 
 A pytree driven by the gradient of a noisy separable quadratic, g_k(x) = c ⊙ x + s_k ξ_k, with c ∈ [0.5, 5] per
 entry, ξ_k standard normal and s_k = exp(spread · z_k); everything drawn once from the seed, in this order: x₀, c,
@@ -58,3 +58,21 @@ def gap(a, b, rtol=RTOL):
     """max |a − b| in units of ATOL = rtol · max(1, max|b|): > 1000 means far beyond rounding."""
     a, b = np.asarray(a), np.asarray(b)
     return np.max(np.abs(a - b)) / (rtol * max(1.0, np.max(np.abs(b))))
+
+
+def rejects_mismatched_trees(opt, x0):
+    """The three bad-pytree errors every matrix optimizer raises (tests/test_muon.py, tests/test_shampoo.py,
+    tests/test_soap.py), on ``x0`` with matrix leaves ``w1``, ``w2`` and a vector ``b``: grads with a leaf
+    missing, grads with a leaf of the wrong shape, and a state built for another tree."""
+    import pytest
+
+    x = {"w1": x0["w1"], "b": x0["b"]}
+    s = opt.init(x)
+    with pytest.raises(ValueError, match="grads"):
+        opt.step(x, {"w1": x0["w1"]}, s)
+    with pytest.raises(ValueError, match="grads"):
+        opt.step(x, {"w1": x0["w1"].T, "b": x0["b"]}, s)
+    y = {"w1": x0["w1"], "w2": x0["w2"], "b": x0["b"]}
+    with pytest.raises(ValueError, match="state"):
+        opt.step(y, y, s)
+    return x, s

@@ -325,16 +325,7 @@ def test_bad_hyperparameters_raise_naming_the_argument(kw, name):
 
 
 def test_bad_pytrees_raise():
-    opt = sp.soap(0.05)
-    x = {"w1": X0["w1"], "b": X0["b"]}
-    s = opt.init(x)
-    with pytest.raises(ValueError, match="grads"):
-        opt.step(x, {"w1": X0["w1"]}, s)
-    with pytest.raises(ValueError, match="grads"):
-        opt.step(x, {"w1": X0["w1"].T, "b": X0["b"]}, s)
-    with pytest.raises(ValueError, match="state"):
-        y = {"w1": X0["w1"], "w2": X0["w2"], "b": X0["b"]}
-        opt.step(y, y, s)
+    x, s = noisy_pytree.rejects_mismatched_trees(sp.soap(0.05), X0)
     with pytest.raises(ValueError, match="state"):
         y = {"w1": X0["w1"], "b": X0["b"]}
         sp.soap(0.05, precondition_1d=True).step(y, y, s)
