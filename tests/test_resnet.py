@@ -51,6 +51,16 @@ def test_shapes_and_parameter_count(depth, widths, side, c):
         assert jax.tree.structure(new) == jax.tree.structure(stats)
 
 
+def test_float32_init_stays_float32_under_x64():
+    """With jax_enable_x64 on, a NumPy float64 scale would promote the He-initialized kernels to float64 (and a
+    global norm over mixed leaves, as SAM takes, then fails to trace in a lax.scan)."""
+    from utils import x64
+
+    with x64(True):
+        params, stats = rn.init(jax.random.PRNGKey(0), depth=8, dtype=jnp.float32)
+    assert {str(l.dtype) for l in jax.tree.leaves((params, stats))} == {"float32"}
+
+
 def test_resnet20_has_the_published_size():
     # He et al. (2016), Table 6: ResNet-20 has 0.27M parameters (with identity "option A" shortcuts; the two 1×1
     # projections used here add 16·32 + 32·64 weights and their BN).

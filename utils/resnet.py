@@ -47,7 +47,7 @@ def conv(x, w, stride):
 
 def _he(key, k, c_in, c_out, dtype):
     """He et al. (2015) normal init, std √(2/fan_in) with fan_in = k²·c_in; HWIO layout."""
-    return jax.random.normal(key, (k, k, c_in, c_out), dtype) * np.sqrt(2.0 / (k * k * c_in))
+    return jax.random.normal(key, (k, k, c_in, c_out), dtype) * float(np.sqrt(2.0 / (k * k * c_in)))  # weak type
 
 
 def _bn_params(c, dtype):
