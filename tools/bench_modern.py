@@ -276,7 +276,8 @@ def main(argv=None):
     print(f"{'optimizer':<28}{'ms/step':>10}{'AdamW ms':>10}{'× AdamW':>10}")
     for name, (a, b) in ov.items():
         print(f"{name:<28}{_ms(a):>10}{_ms(b):>10}{a / b:>10.2f}")
-    print("\ntimings: wall time on this machine under its current load")
+    print("\ntimings: wall time on this machine under its current load; on a loaded or small machine pin the\n"
+          "libraries to one thread (README, Benchmarks), or multi-threaded LAPACK/XLA contention dominates")
     return {"steps": steps, "overhead": ov}
 
 
