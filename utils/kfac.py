@@ -229,10 +229,10 @@ def kfac(eta, damping, *, decay=0.95, inverse_every=1, pi=True, damping_mode="fa
         if damping_mode == "eigen":
             eA, QA = m.linalg.eigh(A)
             eG, QG = m.linalg.eigh(G)
-            return QA, QG, (1.0 / (eG[:, None] * eA[None, :] + lam)).astype(A.dtype)
+            return QA, QG, 1.0 / (eG[:, None] * eA[None, :] + lam)
         p = pi_damping(A, G) if pi else 1.0
-        return (m.linalg.inv(A + (p * gamma) * m.eye(A.shape[0], dtype=A.dtype)).astype(A.dtype),
-                m.linalg.inv(G + (gamma / p) * m.eye(G.shape[0], dtype=G.dtype)).astype(G.dtype), None)
+        return (m.linalg.inv(A + (p * gamma) * m.eye(A.shape[0], dtype=A.dtype)),
+                m.linalg.inv(G + (gamma / p) * m.eye(G.shape[0], dtype=G.dtype)), None)
 
     def init(params):
         _check_params(params)
