@@ -1,5 +1,5 @@
-"""Shared test data and checks for the pytree optimizers (tests/test_adaptive.py, tests/test_schedule_free.py,
-tests/test_shampoo.py, tests/test_soap.py, tests/test_muon.py).
+"""Shared test data and checks for the pytree optimizers (tests/stochastic/test_adaptive.py,
+tests/deep/test_schedule_free.py, tests/deep/test_shampoo.py, tests/deep/test_soap.py, tests/deep/test_muon.py).
 
 A pytree driven by the gradient of a noisy separable quadratic, g_k(x) = c ⊙ x + s_k ξ_k, with c ∈ [0.5, 5] per
 entry, ξ_k standard normal and s_k = exp(spread · z_k); everything drawn once from the seed, in this order: x₀, c,
@@ -61,9 +61,9 @@ def gap(a, b, rtol=RTOL):
 
 
 def rejects_mismatched_trees(opt, x0):
-    """The three bad-pytree errors every matrix optimizer raises (tests/test_muon.py, tests/test_shampoo.py,
-    tests/test_soap.py), on ``x0`` with matrix leaves ``w1``, ``w2`` and a vector ``b``: grads with a leaf
-    missing, grads with a leaf of the wrong shape, and a state built for another tree."""
+    """The three bad-pytree errors every matrix optimizer raises (tests/deep/test_muon.py,
+    tests/deep/test_shampoo.py, tests/deep/test_soap.py), on ``x0`` with matrix leaves ``w1``, ``w2`` and a
+    vector ``b``: grads with a leaf missing, grads with a leaf of the wrong shape, and a state built for another tree."""
     import pytest
 
     x = {"w1": x0["w1"], "b": x0["b"]}

@@ -328,7 +328,7 @@ def test_the_signature_shows_a_required_step():
 
 
 # ------------------------------------------------------------------------------- week 4: finite-sum solvers
-from utils import stochastic  # noqa: E402
+from utils.stochastic import finite_sum as stochastic  # noqa: E402  (the module the family re-exports)
 
 FS = stochastic.finite_sum_least_squares(n=20, d=3, seed=0)
 FINITE_SUM = {   # name: (solver, keywords a valid call needs)

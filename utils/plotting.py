@@ -17,7 +17,7 @@ import matplotlib as mpl
 import numpy as np
 from cycler import cycler
 
-from .runtime import get_scale
+from .core.runtime import get_scale
 
 __all__ = ["COLORS", "set_style", "Curves", "convergence_curves", "plot_convergence", "plot_theory",
            "plot_contours", "plot_performance_profile", "save_figure"]
