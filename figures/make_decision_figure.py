@@ -4,7 +4,7 @@
     python figures/make_decision_figure.py --out PATH.png  # writes PATH.png instead
 
 The tree is the data below (``TREE``): a question at each inner node, an answer on each edge, and at each leaf
-the ``utils`` function(s) to reach for. ``tests/test_decision_figure.py`` checks that every function a leaf names
+the ``utils`` function(s) to reach for. ``tests/course/test_decision_figure.py`` checks that every function a leaf names
 exists in ``utils``, so the figure cannot silently go stale when the library changes. The advice follows the
 lectures' summary tables: week 2 §10, week 3 §9, week 4 §12, week 5 §13 and week 6 §11 (see
 ``references/cheatsheet.md``). The script needs matplotlib only and is deterministic: the same tree gives the

@@ -4,7 +4,7 @@
     python -m tools.kernels --config prescott        one configuration
     python -m tools.kernels --list                   show the configurations and the kernels they select
     python -m tools.kernels -- tests -x              pass arguments to pytest (after ``--``)
-    python -m tools.kernels --config baseline --workers 1 -- tests/test_linesearch.py    one file, one worker
+    python -m tools.kernels --config baseline --workers 1 -- tests/smooth/test_linesearch.py    one file, one worker
 
 The same NumPy code rounds differently on different CPUs: OpenBLAS picks a kernel for the CPU it runs on
 (an AVX-512 or AVX2 kernel fuses multiply and add, so ``g @ d`` is rounded once per term instead of twice),
