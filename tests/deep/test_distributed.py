@@ -81,6 +81,10 @@ def test_bad_inputs_raise():
         dist.data_mesh(10_000)
     with pytest.raises(ValueError, match="world"):
         dist.torch_gloo_run(world=1)
+    with pytest.raises(ValueError, match="bench_world"):
+        dist.torch_gloo_run(world=2, bench_world=3)
+    with pytest.raises(ValueError, match="bench_world"):
+        dist.torch_gloo_run(world=2, bench_world=1)
     with pytest.raises(ValueError, match="divisible"):
         dist.ring_allreduce_sim(np.ones((4, 6)))
     with pytest.raises(ValueError):
@@ -94,6 +98,44 @@ def test_alpha_beta_fit_recovers_the_ring_model():
     t = dist.ring_allreduce_time(M, 4, 5e-5, 2e-10)
     a, b = dist.fit_alpha_beta(M, t)
     np.testing.assert_allclose([a / (2 * 3), b * 4 / (2 * 3)], [5e-5, 2e-10], rtol=1e-9)
+
+
+@pytest.mark.parametrize("relative", [True, False])
+@pytest.mark.parametrize("t, bound_active", [
+    # a loaded machine: the 4 kB message was fast, the large ones waited for scheduler slices, so the unconstrained
+    # line has a negative intercept (a latency < 0)
+    ([1e-5, 5e-3, 8e-2], True),
+    # a loaded machine the other way (the 4 kB message is the slowest): the unconstrained fit is already >= 0
+    ([3.81359e-3, 3.8235e-4, 2.36723e-3], False)])
+def test_alpha_beta_fit_is_the_bounded_least_squares_solution(relative, t, bound_active):
+    from scipy.optimize import lsq_linear
+    M, t = np.array([4e3, 2.5e5, 4e6]), np.array(t)
+    w = 1 / t if relative else np.ones_like(t)
+    A = np.stack([w, w * M / M.max()], 1)                       # the same columns scaled: a reference to compare
+    ref = lsq_linear(A, w * t, bounds=(0, np.inf), method="bvls").x
+    unconstrained = np.linalg.lstsq(A, w * t, rcond=None)[0]
+    a, b = dist.fit_alpha_beta(M, t, relative=relative)
+    assert a >= 0 and b >= 0
+    np.testing.assert_allclose([a, b * M.max()], ref, rtol=1e-7, atol=1e-9 * t.max())
+    assert (unconstrained[0] < 0) == bound_active              # the boundary case is exercised, not assumed
+    if bound_active:
+        assert a == 0.0
+    else:
+        np.testing.assert_allclose([a, b * M.max()], unconstrained, rtol=1e-9)
+
+
+def test_alpha_beta_fit_is_exact_on_model_times():
+    M = np.array([4e3, 2.5e5, 4e6])
+    for relative in (True, False):
+        np.testing.assert_allclose(dist.fit_alpha_beta(M, 2e-4 + 5e-10 * M, relative=relative), [2e-4, 5e-10],
+                                   rtol=1e-9)
+
+
+def test_alpha_beta_fit_rejects_a_single_size():
+    with pytest.raises(ValueError, match="different sizes"):
+        dist.fit_alpha_beta([1e3, 1e3], [1e-4, 2e-4])
+    with pytest.raises(ValueError, match="positive"):
+        dist.fit_alpha_beta([0.0, 1e3], [1e-4, 2e-4])
 
 
 @pytest.mark.parametrize("N", [2, 3, 8])
@@ -117,7 +159,12 @@ def test_checkpointing_trades_memory_for_one_more_forward():
 
 
 def test_gloo_allreduce_and_zero_redundancy_optimizer_match_one_process():
-    run = dist.torch_gloo_run(world=2, steps=4, bench_bytes=(4096,), bench_repeats=2, timeout=90)
+    # three processes train; the first two time all-reduces in their own group, the third only trains
+    run = dist.torch_gloo_run(world=3, steps=4, bench_bytes=(4096, 65536), bench_repeats=2, bench_world=2,
+                              timeout=90)
+    assert run["cfg"]["bench_world"] == 2
+    assert [len(r.get("bench_seconds", [])) for r in run["ranks"]] == [2, 2, 0]
+    assert all(t > 0 for r in run["ranks"][:2] for t in r["bench_seconds"])
     ref = dist.torch_reference(run["cfg"])
     for rank in run["ranks"]:
         for mode in ("allreduce", "zero"):

@@ -351,19 +351,26 @@ def ring_allreduce_sim(x):
 
 
 def fit_alpha_beta(sizes, times, *, relative: bool = True):
-    """Least-squares fit of t = a + b·M to all-reduce times of M-byte messages; returns (a, b). ``relative=True``
-    minimizes Σ((a + bM − t)/t)², so that small (latency-bound) and large messages weigh alike.
+    """Least-squares fit of t = a + b·M to all-reduce times of M-byte messages, with a ≥ 0 and b ≥ 0 (a latency
+    and an inverse bandwidth cannot be negative); returns (a, b). ``relative=True`` minimizes Σ((a + bM − t)/t)²,
+    so that small (latency-bound) and large messages weigh alike. The bounds are solved exactly as a two-variable
+    nonnegative least-squares problem (``scipy.optimize.nnls``); on times a loaded machine disturbed (a small
+    message slower than a large one) the unconstrained fit can have a < 0, the bounded one puts a = 0.
 
     >>> a, b = fit_alpha_beta([1e3, 1e6, 1e7], [1e-4 + 1e-9 * m for m in (1e3, 1e6, 1e7)])
     >>> round(a * 1e4, 6), round(b * 1e9, 6)
     (1.0, 1.0)
     """
+    from scipy.optimize import nnls
     M, t = np.asarray(sizes, float), np.asarray(times, float)
-    if M.shape != t.shape or M.size < 2 or np.any(t <= 0):
-        raise ValueError("need at least two sizes and as many positive times")
+    if M.shape != t.shape or M.ndim != 1 or M.size < 2 or np.any(t <= 0) or np.any(M <= 0):
+        raise ValueError("need at least two positive sizes and as many positive times")
+    if np.ptp(M) <= 1e-12 * M.max():
+        raise ValueError("need at least two different sizes")
     w = 1 / t if relative else np.ones_like(t)
-    a, b = np.linalg.lstsq(np.stack([w, w * M], 1), w * t, rcond=None)[0]
-    return float(a), float(b)
+    scale = M.max()                          # columns of comparable size: nnls's active-set tests are relative
+    (a, b_scaled), _ = nnls(np.stack([w, w * M / scale], 1), w * t)
+    return float(a), float(b_scaled / scale)
 
 
 # ------------------------------------------------------------------------------------------------ torch / gloo
@@ -428,19 +435,22 @@ def _torch_worker(rank: int, cfg: dict, out: Path):
             res["zero_state_bytes"] = int(sum(t.nbytes for st in opt.optim.state.values()
                                               for t in st.values() if torch.is_tensor(t) and t.dim() > 0))
             res["adam_state_bytes_full"] = int(2 * sum(p.nbytes for p in model.parameters()))
-    times = []
-    for M in cfg["bench_bytes"]:                     # α–β: time of one all-reduce of M bytes (float32)
-        t = torch.zeros(max(M // 4, 1), dtype=torch.float32)
-        for _ in range(3):                           # warm-up: buffers and connections for this size
-            dist.all_reduce(t)
-        ts = []
-        for _ in range(cfg["bench_repeats"]):
-            dist.barrier()
-            t0 = time.perf_counter()
-            dist.all_reduce(t)
-            ts.append(time.perf_counter() - t0)
-        times.append(float(np.min(ts)))             # best of the repeats: the least disturbed by other work
-    res["bench_seconds"] = times
+    n_bench = cfg["bench_world"]                     # the first n_bench ranks time; new_group takes every rank
+    group = dist.new_group(list(range(n_bench))) if n_bench < W else None
+    if rank < n_bench:
+        times = []
+        for M in cfg["bench_bytes"]:                 # α–β: time of one all-reduce of M bytes (float32)
+            t = torch.zeros(max(M // 4, 1), dtype=torch.float32)
+            for _ in range(3):                       # warm-up: buffers and connections for this size
+                dist.all_reduce(t, group=group)
+            ts = []
+            for _ in range(cfg["bench_repeats"]):
+                dist.barrier(group=group)
+                t0 = time.perf_counter()
+                dist.all_reduce(t, group=group)
+                ts.append(time.perf_counter() - t0)
+            times.append(float(np.min(ts)))         # best of the repeats: the least disturbed by other work
+        res["bench_seconds"] = times
     dist.destroy_process_group()
     (out / f"rank{rank}.json").write_text(json.dumps(res))
 
@@ -453,20 +463,27 @@ def _free_port() -> int:
 
 def torch_gloo_run(world: int = 2, steps: int = 10, local_batch: int = 8, d_in: int = 8, hidden: int = 16,
                    d_out: int = 4, lr: float = 1e-2, seed: int = 0, bench_bytes=(4096, 262144, 1048576),
-                   bench_repeats: int = 10, timeout: float = 60.0) -> dict:
+                   bench_repeats: int = 10, bench_world: int | None = None, timeout: float = 60.0) -> dict:
     """Launch ``world`` local processes (``python -P utils/deep/distributed.py torch-worker``, gloo backend,
     MASTER_ADDR = 127.0.0.1 and a free port), each training the same MLP (float64, MSE, Adam) on its
     ``local_batch`` rows of each batch twice: with a hand-written all-reduce of the gradients and with
-    DistributedDataParallel + ``ZeroRedundancyOptimizer``; then time all-reduces of ``bench_bytes`` (3 warm-ups,
-    best of ``bench_repeats``, per rank).
-    Every process is killed after ``timeout`` s. Returns the per-rank results plus the config."""
+    DistributedDataParallel + ``ZeroRedundancyOptimizer``; then the first ``bench_world`` ranks (default: one per
+    CPU core this process may use, at least 2 and at most ``world``) time all-reduces of ``bench_bytes`` among
+    themselves (3 warm-ups, best of ``bench_repeats``, per rank). More processes than cores would time the
+    scheduler: a rank waits a time slice for its partner, longer than moving megabytes.
+    Every process is killed after ``timeout`` s. Returns the per-rank results (``bench_seconds`` on the timing
+    ranks) plus the config (``cfg["bench_world"]``)."""
     world = validate_int("world", world, 2)
     if world > 8:
         raise ValueError(f"world = {world}: at most 8 local processes")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    bench_world = min(world, max(2, cores)) if bench_world is None else validate_int("bench_world", bench_world, 2)
+    if bench_world > world:
+        raise ValueError(f"bench_world = {bench_world}: at most world = {world} processes can time all-reduces")
     cfg = dict(world=world, steps=validate_int("steps", steps), local_batch=validate_int("local_batch", local_batch),
                d_in=d_in, hidden=hidden, d_out=d_out, lr=float(lr), seed=int(seed),
                bench_bytes=[int(m) for m in bench_bytes], bench_repeats=validate_int("bench_repeats", bench_repeats),
-               timeout=float(timeout))
+               bench_world=bench_world, timeout=float(timeout))
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": str(world),
            "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": os.environ.get("GLOO_SOCKET_IFNAME", "lo"),
            "PYTHONPATH": os.pathsep.join([str(_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
