@@ -468,9 +468,9 @@ def torch_gloo_run(world: int = 2, steps: int = 10, local_batch: int = 8, d_in: 
     MASTER_ADDR = 127.0.0.1 and a free port), each training the same MLP (float64, MSE, Adam) on its
     ``local_batch`` rows of each batch twice: with a hand-written all-reduce of the gradients and with
     DistributedDataParallel + ``ZeroRedundancyOptimizer``; then the first ``bench_world`` ranks (default: one per
-    CPU core this process may use, at least 2 and at most ``world``) time all-reduces of ``bench_bytes`` among
-    themselves (3 warm-ups, best of ``bench_repeats``, per rank). More processes than cores would time the
-    scheduler: a rank waits a time slice for its partner, longer than moving megabytes.
+    CPU this process may use, ``os.sched_getaffinity``, at least 2 and at most ``world``) time all-reduces of
+    ``bench_bytes`` among themselves (3 warm-ups, best of ``bench_repeats``, per rank). More processes than CPUs
+    would time the scheduler: a rank waits a time slice for its partner, longer than moving megabytes.
     Every process is killed after ``timeout`` s. Returns the per-rank results (``bench_seconds`` on the timing
     ranks) plus the config (``cfg["bench_world"]``)."""
     world = validate_int("world", world, 2)
