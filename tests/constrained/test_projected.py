@@ -52,10 +52,15 @@ def test_fixed_step_rates_inside_the_theory(p):
     assert np.all(h.f_gap[1:] <= p.L * R2 / (2 * k) + 1e-12)              # Beck 2017, Thm. 10.21
     q = 1 - p.mu / p.L                                                     # strongly convex: linear
     assert np.all(h.dist[1:] <= q ** k * h.dist[0] * (1 + 1e-9) + 1e-13)
-    slope = np.polyfit(k[:100], np.log(h.dist[1:101]), 1)[0]               # the measured rate, within the bound
+    # the measured rate, within the bound, over the first 100 steps that stay above the rounding floor (gtol = 0
+    # stops a run early, at an exact fixed point G_η = 0, where the CPU's rounding puts it: not at a fixed k)
+    above = np.flatnonzero(h.dist[1:] > 1e-10 * h.dist[0])[:100]
+    assert above.size >= 20
+    slope = np.polyfit(k[above], np.log(h.dist[1:][above]), 1)[0]
     assert np.exp(slope) <= q
     fista = C.projected_gradient(p, accelerated=True, maxiter=300, gtol=0.0).history
-    assert np.all(fista.f_gap[1:] <= 2 * p.L * R2 / (k + 1) ** 2 + 1e-12)  # Beck 2017, Thm. 10.34
+    kf = np.arange(1, len(fista.fun))                                      # its own length: it may stop elsewhere
+    assert np.all(fista.f_gap[1:] <= 2 * p.L * R2 / (kf + 1) ** 2 + 1e-12)  # Beck 2017, Thm. 10.34
 
 
 def test_history_fields_and_gradient_mapping():
