@@ -351,6 +351,22 @@ def test_barrier_does_not_call_an_unbounded_qp_optimal():
     assert ip.qp_ipm(P["Q"], P["c"], P["G"], P["h"]).outcome == "dual infeasible (unbounded)"
 
 
+def test_centering_accepts_only_points_where_the_gradient_vanishes(monkeypatch):
+    # where H is singular along a direction of unbounded decrease, rounding can make the Newton decrement tiny at a
+    # point whose gradient does not vanish (measured on this unbounded QP with NumPy's and OpenBLAS's baseline
+    # kernels: a false "optimal"). A zero Newton step stands in for that rounding here, on every machine.
+    P = ip.unbounded_qp(10, 20, seed=2)
+    d = ip._check_qp(P["Q"], P["c"], P["G"], P["h"], None, None)
+    with monkeypatch.context() as mp:
+        mp.setattr(ip.np.linalg, "solve", lambda K, rhs: np.zeros_like(rhs))
+        assert ip._centering(d, np.zeros(10), 1.0, tol=1e-10, maxiter=200)[2] == 200      # not a centre
+    # the control: at a centre of a bounded QP the same test accepts at once
+    Q = ip.random_qp(10, 15, 3, seed=0)
+    r = ip.barrier(Q["Q"], Q["c"], Q["G"], Q["h"], Q["A"], Q["b"])
+    dq = ip._check_qp(Q["Q"], Q["c"], Q["G"], Q["h"], Q["A"], Q["b"])
+    assert r.success and ip._centering(dq, r.central_path[-1], r.t[-1], tol=1e-10, maxiter=200)[2] <= 2
+
+
 def test_history_mu_is_the_mu_of_each_iterate():
     P = ip.random_lp(10, 25, seed=1)
     seen = []

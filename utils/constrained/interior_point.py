@@ -545,6 +545,12 @@ def _centering(d: _QP, x, t, *, tol, maxiter, alpha=0.01, beta=0.5, stop=None):
         dx, w = sol[:n], sol[n:]
         dec2 = float(dx @ H @ dx)                         # Newton decrement λ(x)²
         if dec2 / 2 <= tol:
+            # a centre also makes the gradient vanish: its terms t∇f₀ and ∇φ (and Aᵀw) cancel. Where H is
+            # singular along a direction of unbounded decrease (an unbounded QP), rounding can make λ² tiny at a
+            # point whose gradient does not cancel at all (measured: ratio 1.0 there, ≤ 1.4e-5 at true centres)
+            scale = np.linalg.norm(t * (d.Q @ x + d.c)) + np.linalg.norm(d.G.T @ inv) + np.linalg.norm(d.A.T @ w)
+            if np.linalg.norm(grad + d.A.T @ w) > _CENTER_STATIONARITY * scale:
+                return x, w, maxiter                      # not a centre: reported as a centering that failed
             return x, w, k - 1
         if math.sqrt(dec2) <= (1 - 2 * alpha) / 4:        # quadratic phase of a self-concordant function
             x = x + dx                                    # (B&V §9.6.4): the full step is accepted; taking it
@@ -562,6 +568,7 @@ def _centering(d: _QP, x, t, *, tol, maxiter, alpha=0.01, beta=0.5, stop=None):
 
 
 _CENTERING_MAXITER = 200     # Newton steps per centering; using them all up means x*(t) was not found
+_CENTER_STATIONARITY = 1e-3  # ‖∇(t f₀ + φ) + Aᵀw‖ relative to the sizes of its terms, at an accepted centre
 
 
 def _barrier_path(d: _QP, x, *, t0, mu, tol, inner_tol, maxiter, stop=None, phase1=False):
@@ -605,7 +612,8 @@ def barrier(Q, c, G, h, A=None, b=None, *, x0=None, t0=1.0, mu=10.0, tol=1e-8, i
     ``x0`` a phase I (B&V §11.4.1) minimizes s s.t. Gx − h ≤ s·1, Ax = b, s ≥ −1 by the same method, stopping
     at the first s < 0; if its optimum is ≥ 0 the problem has no strictly feasible point and the result
     says ``"primal infeasible"`` (status 2). Unboundedness is not detected here (use :func:`qp_ipm`): a
-    centering that does not converge in 200 Newton steps (as on an unbounded problem) ends the run with
+    centering that does not converge in 200 Newton steps, or whose Newton decrement vanishes where the gradient
+    does not (a Hessian singular along a direction of decrease, as on an unbounded QP), ends the run with
     ``"numerical error"`` (status 4), and so does a phase I that fails (its subproblem has no minimizer when the
     feasible set is unbounded) — never a false ``"optimal"``.
 
@@ -694,9 +702,10 @@ def barrier(Q, c, G, h, A=None, b=None, *, x0=None, t0=1.0, mu=10.0, tol=1e-8, i
     nu_full[keep] = nu
     msg = {OPTIMAL: "optimal: duality-gap bound m/t below tol.",
            MAX_ITER: "max_iter: maximum number of outer iterations has been exceeded.",
-           NUMERICAL: f"numerical error: centering at t = {ts[-1]:.3g} did not converge in {_CENTERING_MAXITER} "
-                      "Newton steps, so x(t) is not on the central path and m/t bounds nothing; t·f0 + barrier "
-                      "may be unbounded below (is the problem unbounded? qp_ipm detects it)."}[status]
+           NUMERICAL: f"numerical error: centering at t = {ts[-1]:.3g} did not converge (in {_CENTERING_MAXITER} "
+                      "Newton steps; or its Newton decrement vanished where the gradient does not), so x(t) is not "
+                      "on the central path and m/t bounds nothing; t·f0 + barrier may be unbounded below (is the "
+                      "problem unbounded? qp_ipm detects it)."}[status]
     return OptimizeResult(x=x, fun=float(cols[0][-1]), lam=lam, nu=nu_full, nit=k, nfev=int(cols[3][-1]),
                           success=status == OPTIMAL, status=status, outcome=OUTCOMES[status], message=msg,
                           history=hist, central_path=np.array(xs), t=np.array(ts), phase1=phase1)
