@@ -18,12 +18,15 @@ def test_multipliers_method_on_hs(p):
     assert np.linalg.norm(r.x - p.x_star) <= 1e-6
     assert np.linalg.norm(r.x - s.x) <= 1e-6
     assert abs(r.fun - p.f_star) <= 1e-6 * (1 + abs(p.f_star))
-    if p.name == "HS71":
-        # measured: the inner L-BFGS line search stalls at a KKT residual ≈ 1e-5 (status 2), x to 3e-8
-        atol = 1e-4
-    else:
-        assert r.success, r.message
+    if r.success:
         atol = 1e-6
+    else:
+        # a stop that is not a success must be a stall of the inner solves near the optimum. Where it happens
+        # depends on the last bits of the inner line searches: measured on HS71 on one CPU (KKT ≈ 1.4e-5, x to
+        # 3e-8), on HS35 with baseline (no-FMA) kernels, on none natively on another
+        assert r.status == 2, r.message
+        assert hs.kkt_residual(p, r.x, r.lam, r.nu)["kkt"] <= 1e-4
+        atol = 1e-4
     np.testing.assert_allclose(r.lam, p.lam_star, atol=atol)
     np.testing.assert_allclose(r.nu, p.nu_star, atol=atol)
 

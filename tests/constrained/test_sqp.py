@@ -55,6 +55,10 @@ def test_exact_hessian_rate_is_quadratic_and_bfgs_superlinear():
     # quadratic: r_{k+1} ≤ C r_k² on the last steps (measured C < 1 here)
     assert np.all(e[2:] <= 1.0 * e[1:-1] ** 2), e
     b = sq.sqp(p, hessian="bfgs", tol=1e-13).residuals["kkt"]
+    # the rate is read above the rounding floor: with baseline (no-FMA) kernels the run stalls at 3.3e-11 after
+    # reaching it (status 2, ratios 0.99), natively it ends at 2e-16; both share the steps down to 3.4e-11
+    floor = next((i for i in range(1, b.size) if b[i] < 1e-9 and b[i] > 0.5 * b[i - 1]), b.size)
+    b = b[:floor]
     ratios = b[1:] / b[:-1]
     assert ratios[-1] < 1e-2 and ratios[-1] < ratios[len(ratios) // 2], ratios
 
