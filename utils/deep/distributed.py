@@ -354,8 +354,8 @@ def fit_alpha_beta(sizes, times, *, relative: bool = True):
     """Least-squares fit of t = a + b·M to all-reduce times of M-byte messages, with a ≥ 0 and b ≥ 0 (a latency
     and an inverse bandwidth cannot be negative); returns (a, b). ``relative=True`` minimizes Σ((a + bM − t)/t)²,
     so that small (latency-bound) and large messages weigh alike. The bounds are solved exactly as a two-variable
-    nonnegative least-squares problem (``scipy.optimize.nnls``); on times a loaded machine disturbed (a small
-    message slower than a large one) the unconstrained fit can have a < 0, the bounded one puts a = 0.
+    nonnegative least-squares problem (``scipy.optimize.nnls``); on times a loaded machine disturbed (the large
+    messages slowed more than the small ones) the unconstrained fit can have a < 0, the bounded one puts a = 0.
 
     >>> a, b = fit_alpha_beta([1e3, 1e6, 1e7], [1e-4 + 1e-9 * m for m in (1e3, 1e6, 1e7)])
     >>> round(a * 1e4, 6), round(b * 1e9, 6)
