@@ -93,10 +93,11 @@ def test_bad_inputs_raise():
         dist.fit_alpha_beta([1e3], [1e-4])
 
 
-def test_alpha_beta_fit_recovers_the_ring_model():
+@pytest.mark.parametrize("relative", [True, False])
+def test_alpha_beta_fit_recovers_the_ring_model(relative):
     M = np.logspace(3, 7, 6)
     t = dist.ring_allreduce_time(M, 4, 5e-5, 2e-10)
-    a, b = dist.fit_alpha_beta(M, t)
+    a, b = dist.fit_alpha_beta(M, t, relative=relative)
     np.testing.assert_allclose([a / (2 * 3), b * 4 / (2 * 3)], [5e-5, 2e-10], rtol=1e-9)
 
 
@@ -122,13 +123,6 @@ def test_alpha_beta_fit_is_the_bounded_least_squares_solution(relative, t, bound
         assert a == 0.0
     else:
         np.testing.assert_allclose([a, b * M.max()], unconstrained, rtol=1e-9)
-
-
-def test_alpha_beta_fit_is_exact_on_model_times():
-    M = np.array([4e3, 2.5e5, 4e6])
-    for relative in (True, False):
-        np.testing.assert_allclose(dist.fit_alpha_beta(M, 2e-4 + 5e-10 * M, relative=relative), [2e-4, 5e-10],
-                                   rtol=1e-9)
 
 
 def test_alpha_beta_fit_rejects_a_single_size():

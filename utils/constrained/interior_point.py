@@ -548,8 +548,9 @@ def _centering(d: _QP, x, t, *, tol, maxiter, alpha=0.01, beta=0.5, stop=None):
             # a centre also makes the gradient vanish: its terms t∇f₀ and ∇φ (and Aᵀw) cancel. Where H is
             # singular along a direction of unbounded decrease (an unbounded QP), rounding can make λ² tiny at a
             # point whose gradient does not cancel at all (measured: ratio 1.0 there, ≤ 1.4e-5 at true centres)
-            scale = np.linalg.norm(t * (d.Q @ x + d.c)) + np.linalg.norm(d.G.T @ inv) + np.linalg.norm(d.A.T @ w)
-            if np.linalg.norm(grad + d.A.T @ w) > _CENTER_STATIONARITY * scale:
+            aw = d.A.T @ w
+            scale = np.linalg.norm(t * (d.Q @ x + d.c)) + np.linalg.norm(d.G.T @ inv) + np.linalg.norm(aw)
+            if np.linalg.norm(grad + aw) > _CENTER_STATIONARITY * scale:
                 return x, w, maxiter                      # not a centre: reported as a centering that failed
             return x, w, k - 1
         if math.sqrt(dec2) <= (1 - 2 * alpha) / 4:        # quadratic phase of a self-concordant function
